@@ -1,0 +1,5 @@
+"""`rnnlab evaluate` (placeholder until its issue lands: registers nothing)."""
+
+
+def register(subparsers) -> None:
+    return None

@@ -1,0 +1,5 @@
+"""`rnnlab inspect` (placeholder until its issue lands: registers nothing)."""
+
+
+def register(subparsers) -> None:
+    return None
