@@ -36,7 +36,6 @@ _EXPORTS = {
     "WordEmbedding": "rnnlab.nn",
     "LockedDropout": "rnnlab.nn",
     "EmbeddingDropout": "rnnlab.nn",
-    "WeightDrop": "rnnlab.nn",
     # models
     "LanguageModel": "rnnlab.models",
     # analysis

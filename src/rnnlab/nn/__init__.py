@@ -25,7 +25,6 @@ _EXPORTS = {
     "WordEmbedding": "rnnlab.nn.embedding",
     "LockedDropout": "rnnlab.nn.dropout",
     "EmbeddingDropout": "rnnlab.nn.dropout",
-    "WeightDrop": "rnnlab.nn.dropout",
 }
 
 __all__ = list(_EXPORTS)
