@@ -12,10 +12,19 @@ sequence is the state at its own last real step. (The layer turns each sequence
 around within its own length for the reverse direction, so a reverse scan is a
 forward scan over reversed data.)
 
-These are the reference implementations (autograd differentiates the loop).
-Faster implementations with a hand-written backward pass through time live in
-``rnnlab.nn.bptt`` and are chosen by ``scan_*`` dispatchers with the same
-signatures.
+Two implementations of each scan, with the same signature:
+
+* ``*_scan_reference``: the plain loop below; autograd differentiates it. It is the
+  definition, supports everything (higher-order gradients, LSTM projections) and is
+  what the tests compare against.
+* ``rnnlab.nn.bptt``: the same arithmetic with in-place buffers and a hand-written
+  backward pass through time (several times fewer ops per step).
+
+The public ``rnn_scan``, ``lstm_scan`` and ``gru_scan`` dispatch: the hand BPTT when a
+gradient is needed, its graph-free forward when none is, the reference for an LSTM
+with a projection (``w_hr``) and whenever a higher-order gradient may be asked for
+(``torch.is_grad_enabled()`` inside a backward with ``create_graph``: call the
+reference directly there).
 """
 
 from __future__ import annotations
@@ -23,9 +32,22 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnlab.nn import bptt
 from rnnlab.nn import functional as RF
 
-__all__ = ["rnn_scan", "lstm_scan", "gru_scan"]
+__all__ = [
+    "rnn_scan",
+    "lstm_scan",
+    "gru_scan",
+    "rnn_scan_reference",
+    "lstm_scan_reference",
+    "gru_scan_reference",
+]
+
+
+def _needs_grad(*tensors: Tensor | None) -> bool:
+    """Whether autograd will record a graph through any of ``tensors``."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
 def _blend(mask_t: Tensor | None, new: Tensor, old: Tensor) -> Tensor:
@@ -35,7 +57,7 @@ def _blend(mask_t: Tensor | None, new: Tensor, old: Tensor) -> Tensor:
     return torch.where(mask_t, new, old)
 
 
-def rnn_scan(
+def rnn_scan_reference(
     xw: Tensor,
     h0: Tensor,
     w_hh: Tensor,
@@ -43,7 +65,7 @@ def rnn_scan(
     nonlinearity: str = "tanh",
     mask: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Elman RNN over time.
+    """Elman RNN over time (reference loop).
 
     Args:
         xw: (T, B, H) input projections x_t W_ih^T + b_ih.
@@ -62,7 +84,7 @@ def rnn_scan(
     return torch.stack(outs), h
 
 
-def lstm_scan(
+def lstm_scan_reference(
     xw: Tensor,
     h0: Tensor,
     c0: Tensor,
@@ -71,7 +93,7 @@ def lstm_scan(
     w_hr: Tensor | None = None,
     mask: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """LSTM over time.
+    """LSTM over time (reference loop).
 
     Args:
         xw: (T, B, 4H) input projections.  h0: (B, P).  c0: (B, H).
@@ -90,7 +112,7 @@ def lstm_scan(
     return torch.stack(outs), h, c
 
 
-def gru_scan(
+def gru_scan_reference(
     xw: Tensor,
     h0: Tensor,
     w_hh: Tensor,
@@ -98,7 +120,7 @@ def gru_scan(
     variant: str = "torch",
     mask: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """GRU over time.
+    """GRU over time (reference loop).
 
     Args:
         xw: (T, B, 3H) input projections.  h0: (B, H).  w_hh: (3H, H).  b_hh: (3H,) or None.
@@ -115,3 +137,55 @@ def gru_scan(
         h = _blend(m, h_new, h)
         outs.append(h_new if m is None else h_new * m)
     return torch.stack(outs), h
+
+
+# ---------------------------------------------------------------------------
+# Public dispatchers: same signatures and results as the references, faster.
+# ---------------------------------------------------------------------------
+
+
+def rnn_scan(
+    xw: Tensor,
+    h0: Tensor,
+    w_hh: Tensor,
+    b_hh: Tensor | None = None,
+    nonlinearity: str = "tanh",
+    mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Elman RNN over time; see ``rnn_scan_reference`` for shapes and semantics."""
+    if _needs_grad(xw, h0, w_hh, b_hh):
+        return bptt.rnn_scan_bptt(xw, h0, w_hh, b_hh, nonlinearity, mask)
+    return bptt.rnn_scan_forward(xw, h0, w_hh, b_hh, nonlinearity, mask)
+
+
+def lstm_scan(
+    xw: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    w_hh: Tensor,
+    b_hh: Tensor | None = None,
+    w_hr: Tensor | None = None,
+    mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """LSTM over time; see ``lstm_scan_reference``. With ``w_hr`` it is the reference."""
+    if w_hr is not None:
+        return lstm_scan_reference(xw, h0, c0, w_hh, b_hh, w_hr, mask)
+    if _needs_grad(xw, h0, c0, w_hh, b_hh):
+        return bptt.lstm_scan_bptt(xw, h0, c0, w_hh, b_hh, mask)
+    return bptt.lstm_scan_forward(xw, h0, c0, w_hh, b_hh, mask)
+
+
+def gru_scan(
+    xw: Tensor,
+    h0: Tensor,
+    w_hh: Tensor,
+    b_hh: Tensor | None = None,
+    variant: str = "torch",
+    mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """GRU over time; see ``gru_scan_reference`` for shapes and semantics."""
+    if variant not in ("torch", "original"):
+        raise ValueError(f"variant must be 'torch' or 'original', got {variant!r}")
+    if _needs_grad(xw, h0, w_hh, b_hh):
+        return bptt.gru_scan_bptt(xw, h0, w_hh, b_hh, variant, mask)
+    return bptt.gru_scan_forward(xw, h0, w_hh, b_hh, variant, mask)

@@ -1,0 +1,176 @@
+"""Sampling text from a language model: temperature, top-k and nucleus (top-p) sampling.
+
+At each step the model's next-token logits are
+
+1. masked: ``<PAD>`` (and ``<BOS>``) are never sampled; ``<UNK>`` (and a corpus's own
+   ``<unk>`` marker, as in PTB) only with ``allow_unk=True``;
+2. divided by the temperature (``temperature=0`` means greedy: always the most likely);
+3. cut to the ``top_k`` most likely tokens and/or the smallest set whose probability
+   reaches ``top_p`` (Holtzman et al., 2020, "The curious case of neural text degeneration");
+4. sampled from, the sample fed back as the next input.
+
+The prompt is tokenized with the vocabulary's tokenizer; words the vocabulary does not
+know map to ``<UNK>`` with a warning that names them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["generate", "filter_logits", "banned_ids", "detokenize"]
+
+_UNK_SPELLINGS = ("<UNK>", "<unk>")
+
+
+def banned_ids(vocab, allow_unk: bool = False) -> list[int]:
+    """Ids never sampled: ``<PAD>``, ``<BOS>``; the unknown-word tokens unless ``allow_unk``."""
+    banned = [vocab.pad_index]
+    if getattr(vocab, "bos_index", None) is not None:
+        banned.append(vocab.bos_index)
+    if not allow_unk:
+        banned += [vocab.word2idx[t] for t in _UNK_SPELLINGS if t in vocab.word2idx]
+    return sorted(set(banned))
+
+
+def filter_logits(
+    logits: Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+) -> Tensor:
+    """Apply temperature, top-k and top-p to logits (..., V); removed entries become -inf.
+
+    Top-p keeps the smallest set of most likely tokens whose total probability is at
+    least ``top_p`` (the most likely token is always kept).
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 here (0 means greedy), got {temperature}")
+    logits = logits / temperature
+    if top_k is not None and top_k > 0 and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]  # (..., 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (..., V)
+        cum = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+        remove = cum - torch.softmax(sorted_logits, dim=-1) >= top_p  # mass before >= p
+        remove[..., 0] = False
+        logits = logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
+    return logits
+
+
+def _prompt_ids(vocab, prompt: str | Sequence[str]) -> list[int]:
+    tokens = vocab.tokenizer(prompt) if isinstance(prompt, str) else list(prompt)
+    unknown = [t for t in tokens if t not in vocab.word2idx]
+    if unknown:
+        shown = ", ".join(repr(t) for t in dict.fromkeys(unknown))
+        warnings.warn(
+            f"prompt words not in the vocabulary, mapped to <UNK>: {shown}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return vocab.encode(tokens)
+
+
+def _start_id(vocab) -> int:
+    for token in ("<eos>", "<EOS>", "\n"):
+        if token in vocab.word2idx:
+            return vocab.word2idx[token]
+    raise ValueError(
+        "an empty prompt needs a sentence-boundary token (<eos> or a newline) in the "
+        "vocabulary; give a prompt instead"
+    )
+
+
+@torch.no_grad()
+def generate(
+    model,
+    vocab,
+    prompt: str | Sequence[str] = "",
+    *,
+    max_tokens: int = 100,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    allow_unk: bool = False,
+    stop_at: str | None = None,
+    seed: int | None = None,
+) -> list[str]:
+    """Sample a continuation of ``prompt`` from a language model.
+
+    Args:
+        model: a ``LanguageModel`` (``forward(tokens (T, B), state) -> (logits (T, B, V), state)``).
+        vocab: its ``Vocabulary`` (sizes must match).
+        prompt: text (tokenized by ``vocab.tokenizer``) or a token list; empty = start of text.
+        max_tokens: number of tokens to sample.
+        temperature: > 0 scales the logits; 0 is greedy decoding.
+        top_k, top_p: keep only the k most likely / the nucleus of mass p (None = off).
+        allow_unk: may sample unknown-word tokens.
+        stop_at: stop after sampling this token (e.g. "<eos>").
+        seed: seed of a private random generator (reproducible samples).
+    Returns:
+        The sampled tokens (the prompt is not included).
+    Raises:
+        ValueError: the vocabulary does not fit the model, or bad sampling arguments.
+    """
+    V = model.config.vocab_size
+    if len(vocab) != V:
+        raise ValueError(
+            f"vocabulary of size {len(vocab)} does not match the model's vocab_size {V}"
+        )
+    if max_tokens < 0:
+        raise ValueError(f"max_tokens must be >= 0, got {max_tokens}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    ids = _prompt_ids(vocab, prompt) if (prompt if isinstance(prompt, str) else len(prompt)) else []
+    if not ids:
+        ids = [_start_id(vocab)]
+    device = next(model.parameters()).device
+    generator = torch.Generator(device="cpu")
+    if seed is not None:
+        generator.manual_seed(seed)
+    else:
+        generator.seed()
+    ban = torch.tensor(banned_ids(vocab, allow_unk), device=device)
+
+    was_training = model.training
+    model.eval()
+    try:
+        inputs = torch.tensor(ids, dtype=torch.long, device=device).unsqueeze(1)  # (T, 1)
+        logits, state = model(inputs, None)  # (T, 1, V)
+        last = logits[-1, 0]  # (V,)
+        out: list[str] = []
+        for _ in range(max_tokens):
+            last = last.index_fill(0, ban, float("-inf"))
+            if temperature == 0:
+                nxt = int(torch.argmax(last))
+            else:
+                probs = torch.softmax(filter_logits(last, temperature, top_k, top_p), dim=-1)
+                nxt = int(torch.multinomial(probs.cpu(), 1, generator=generator))
+            token = vocab.idx2word[nxt]
+            out.append(token)
+            if stop_at is not None and token == stop_at:
+                break
+            step_in = torch.tensor([[nxt]], dtype=torch.long, device=device)  # (1, 1)
+            logits, state = model(step_in, state)  # (1, 1, V)
+            last = logits[0, 0]
+        return out
+    finally:
+        model.train(was_training)
+
+
+def detokenize(vocab, tokens: Sequence[str]) -> str:
+    """Tokens back to text with the vocabulary's tokenizer; ``<eos>`` ends a line."""
+    join = getattr(vocab.tokenizer, "join", " ".join)
+    lines: list[list[str]] = [[]]
+    for token in tokens:
+        if token in ("<eos>", "<EOS>"):
+            lines.append([])
+        else:
+            lines[-1].append(token)
+    return "\n".join(join(line) for line in lines)

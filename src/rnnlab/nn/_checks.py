@@ -1,0 +1,61 @@
+"""Argument checks shared by cells and layers: fail early and name what was
+expected and what arrived (STYLE rule 10)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def shape_str(shape) -> str:
+    """(3, 5, 7) -> "(3, 5, 7)"; (4,) -> "(4,)"."""
+    return str(tuple(shape))
+
+
+def check_tensor_like(name: str, tensor: Tensor, reference: Tensor) -> None:
+    """Raise if ``tensor``'s dtype or device differs from ``reference`` (a parameter)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"expected {name} to be a Tensor, got {type(tensor).__name__}")
+    if tensor.dtype != reference.dtype:
+        raise TypeError(
+            f"expected {name} of dtype {reference.dtype} (the module's parameters), "
+            f"got {tensor.dtype}"
+        )
+    if tensor.device != reference.device:
+        raise RuntimeError(
+            f"expected {name} on device {reference.device} (the module's parameters), "
+            f"got {tensor.device}"
+        )
+
+
+def check_state(name: str, state: Tensor, expected: tuple[int, ...], reference: Tensor) -> None:
+    """Raise if a state tensor's shape, dtype or device is not the expected one."""
+    check_tensor_like(name, state, reference)
+    if tuple(state.shape) != tuple(expected):
+        raise ValueError(
+            f"expected {name} of shape {shape_str(expected)}, got {shape_str(state.shape)}"
+        )
+
+
+def check_input_features(
+    input: Tensor, input_size: int, layouts: dict[int, str], reference: Tensor
+) -> None:
+    """Check an input's type, dtype, device, rank and last dimension.
+
+    Args:
+        input: the tensor that arrived.
+        input_size: the expected last dimension.
+        layouts: accepted rank -> that layout in words, ``{D}`` standing for
+            ``input_size``, e.g. {3: "(B, T, {D}) with batch_first=True", 2: "(T, {D})"}.
+            The message quotes the layout of the rank that arrived (else the largest).
+        reference: a parameter of the module (its dtype and device are expected).
+    """
+    check_tensor_like("input", input, reference)
+    if input.dim() not in layouts or input.shape[-1] != input_size:
+        layout = layouts.get(input.dim(), layouts[max(layouts)]).format(D=input_size)
+        raise ValueError(f"expected input of shape {layout}, got {shape_str(input.shape)}")
+
+
+def zeros_state(shape: tuple[int, ...], reference: Tensor) -> Tensor:
+    """A zero state of ``shape`` with the dtype and device of ``reference``."""
+    return torch.zeros(shape, dtype=reference.dtype, device=reference.device)

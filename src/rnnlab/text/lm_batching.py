@@ -1,0 +1,179 @@
+"""Language-model batching: one token stream -> B parallel columns -> windows of bptt steps.
+
+A corpus is one long stream of token ids (sentences joined, each ending in ``<eos>``).
+``batchify`` cuts it into B equal pieces laid side by side as the columns of a matrix;
+the few tokens that do not fill a last row are dropped. With the alphabet as a stream
+and B = 4:
+
+    stream:  a b c d e f g h i j k l m n o p q r s t u v w x y z
+
+    batchify(stream, 4)        (N // B, B) = (6, 4)
+        ┌ a g m s ┐
+        │ b h n t │
+        │ c i o u │
+        │ d j p v │
+        │ e k q w │
+        └ f l r x ┘          (y z dropped)
+
+Each column is read top to bottom, so a recurrent state carried from one window to
+the next continues the same text (stateful truncated BPTT). ``LMBatches`` then cuts
+the rows into windows of ``bptt`` steps; the target of each input is the next row:
+
+    bptt = 2, window 0:   inputs ┌ a g m s ┐   targets ┌ b h n t ┐
+                                 └ b h n t ┘           └ c i o u ┘
+              window 1:   inputs ┌ c i o u ┐   targets ┌ d j p v ┐ ...
+
+Windows are time-major, (T, B), as the recurrent layers are. The same code serves
+word-level and character-level models: only the tokens differ (``char_stream``).
+
+Optionally the window length is randomised per window as in AWD-LSTM (Merity et al.,
+2018): with probability 0.95 around ``bptt``, otherwise around ``bptt / 2``, with normal
+noise of standard deviation ``bptt_std``; so that training does not always cut the
+stream at the same places.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+__all__ = ["LMBatch", "LMBatches", "batchify", "encode_stream", "char_stream"]
+
+
+class LMBatch(NamedTuple):
+    """One window: ``inputs`` and ``targets`` both (T, B) int64; targets are inputs shifted by one."""
+
+    inputs: Tensor
+    targets: Tensor
+
+    def to(self, device: torch.device | str) -> LMBatch:
+        return LMBatch(self.inputs.to(device), self.targets.to(device))
+
+    @property
+    def num_tokens(self) -> int:
+        return self.targets.numel()
+
+
+def encode_stream(tokens: Iterable[str], vocab) -> Tensor:
+    """Map a token sequence to a 1-d int64 tensor of ids (N,) with ``vocab.encode``.
+
+    Raises:
+        ValueError: the stream is empty.
+    """
+    ids = vocab.encode(list(tokens))
+    stream = torch.as_tensor(ids, dtype=torch.long)
+    if stream.numel() == 0:
+        raise ValueError("cannot build language-model batches from an empty token stream")
+    return stream
+
+
+def char_stream(text: str, newline: str = "\n") -> list[str]:
+    """Character-level tokens of ``text``: every character is a token, newlines included.
+
+    >>> char_stream("ab c\\nd")
+    ['a', 'b', ' ', 'c', '\\n', 'd']
+    """
+    return [newline if ch == "\n" else ch for ch in text]
+
+
+def batchify(stream: Tensor, batch_size: int) -> Tensor:
+    """Lay a 1-d stream (N,) into ``batch_size`` columns: returns (N // B, B).
+
+    Column b holds tokens ``stream[b * (N // B) : (b + 1) * (N // B)]``; the last
+    ``N % B`` tokens are dropped (see the picture in the module docstring).
+
+    Raises:
+        ValueError: the stream is not 1-d, or has fewer than 2 tokens per column.
+    """
+    if stream.dim() != 1:
+        raise ValueError(f"expected a 1-d token stream (N,), got shape {tuple(stream.shape)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    rows = stream.numel() // batch_size
+    if rows < 2:
+        raise ValueError(
+            f"a stream of {stream.numel()} tokens is too short for {batch_size} columns "
+            "(need at least 2 tokens per column)"
+        )
+    return stream[: rows * batch_size].view(batch_size, rows).t().contiguous()  # (N // B, B)
+
+
+class LMBatches:
+    """Iterate over (T, B) windows of a batchified stream for truncated BPTT.
+
+    Args:
+        stream: (N,) int64 token ids.
+        batch_size: B, the number of parallel columns.
+        bptt: T, the (mean) window length.
+        random_bptt: randomise window lengths as in AWD-LSTM (training only).
+        bptt_std: standard deviation of the random length.
+        min_bptt: shortest random window.
+        generator: random source of the window lengths (default: torch's global RNG, so
+            the trainer's seeding and resume cover it).
+        device: where the windows are placed.
+
+    Yields:
+        ``LMBatch(inputs (T, B), targets (T, B))``; the last window may be shorter.
+    """
+
+    def __init__(
+        self,
+        stream: Tensor,
+        batch_size: int,
+        bptt: int,
+        *,
+        random_bptt: bool = False,
+        bptt_std: float = 5.0,
+        min_bptt: int = 5,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> None:
+        if bptt < 1:
+            raise ValueError(f"bptt must be >= 1, got {bptt}")
+        self.data = batchify(stream, batch_size)  # (N // B, B)
+        if device is not None:
+            self.data = self.data.to(device)
+        self.batch_size = batch_size
+        self.bptt = bptt
+        self.random_bptt = random_bptt
+        self.bptt_std = bptt_std
+        self.min_bptt = min_bptt
+        self.generator = generator
+
+    @property
+    def num_tokens(self) -> int:
+        """Number of predicted tokens in one pass: (rows - 1) * B."""
+        return (self.data.shape[0] - 1) * self.batch_size
+
+    def __len__(self) -> int:
+        """Number of windows in one pass (exact for fixed bptt, approximate when random)."""
+        return math.ceil((self.data.shape[0] - 1) / self.bptt)
+
+    def window_lengths(self, generator: torch.Generator | None = None) -> list[int]:
+        """The window lengths of one pass, summing to rows - 1."""
+        total = self.data.shape[0] - 1
+        lengths: list[int] = []
+        start = 0
+        while start < total:
+            if self.random_bptt:
+                base = self.bptt if torch.rand((), generator=generator) < 0.95 else self.bptt / 2
+                noisy = base + self.bptt_std * float(torch.randn((), generator=generator))
+                length = max(self.min_bptt, int(noisy))
+            else:
+                length = self.bptt
+            length = min(length, total - start)
+            lengths.append(length)
+            start += length
+        return lengths
+
+    def __iter__(self) -> Iterator[LMBatch]:
+        start = 0
+        for length in self.window_lengths(self.generator):
+            inputs = self.data[start : start + length]  # (T, B)
+            targets = self.data[start + 1 : start + 1 + length]  # (T, B)
+            yield LMBatch(inputs, targets)
+            start += length
