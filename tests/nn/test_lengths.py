@@ -81,3 +81,13 @@ def test_full_lengths_equal_no_lengths():
     x = torch.randn(5, 2, 3, dtype=F64)
     a, b = layer(x), layer(x, lengths=[5, 5])
     torch.testing.assert_close(a[0], b[0], atol=1e-14, rtol=0)
+
+
+@pytest.mark.parametrize("backend", ["scratch", "native"])
+def test_all_sequences_shorter_than_padding(backend):
+    """Output keeps the padded length T even when every sequence is shorter."""
+    layer = GRU(3, 4, bidirectional=True, backend=backend, dtype=F64)
+    x = torch.randn(6, 2, 3, dtype=F64)
+    out, h = layer(x, lengths=[2, 4])
+    assert out.shape == (6, 2, 8) and torch.all(out[4:] == 0) and torch.all(out[2:, 0] == 0)
+    torch.testing.assert_close(layer(x[:4, 1:])[0], out[:4, 1:], atol=1e-12, rtol=0)

@@ -238,3 +238,10 @@ def test_parity_cuda(mode, backend, dtype):
     """On the GPU (cuDNN for torch.nn and native); TF32 off so float32 means float32."""
     with torch.device("cuda"), torch.backends.cudnn.flags(allow_tf32=False):
         assert_parity(mode, 2, True, True, True, True, backend, dtype)
+
+
+def test_dtype_conversion_and_all_weights():
+    layer = LSTM(3, 4, 2, proj_size=2).double()
+    assert layer(torch.randn(T, B, 3, dtype=torch.float64))[0].dtype == torch.float64
+    assert [len(group) for group in layer.all_weights] == [5, 5]
+    layer.flatten_parameters()  # a no-op on CPU, as in torch.nn

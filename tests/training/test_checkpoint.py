@@ -37,8 +37,9 @@ def _rewrite(path, name, data):
 
 def test_round_trip_weights_vocab_config(tmp_path):
     model = ToyLM(LMConfig(tie=True))
-    path = save_checkpoint(tmp_path / "best", model, vocab=_vocab(), run_config={"lr": 1.0},
-                           metrics={"valid_ppl": 3.5})
+    path = save_checkpoint(
+        tmp_path / "best", model, vocab=_vocab(), run_config={"lr": 1.0}, metrics={"valid_ppl": 3.5}
+    )
     loaded, vocab, config = load_model(path)
     assert isinstance(loaded, ToyLM) and not loaded.training
     for key, value in model.state_dict().items():
@@ -96,14 +97,14 @@ def test_interrupted_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
     save_checkpoint(tmp_path / "last", first)
     second = ToyRegressor(RegressorConfig())
 
-    real = ckpt_mod._write_json
+    real = ckpt_mod.write_json
 
     def dies_on_config(path, data, indent=2):
         if path.name == "config.json":
             raise KeyboardInterrupt  # as if Ctrl-C hit mid-save
         real(path, data, indent)
 
-    monkeypatch.setattr(ckpt_mod, "_write_json", dies_on_config)
+    monkeypatch.setattr(ckpt_mod, "write_json", dies_on_config)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path / "last", second)
     monkeypatch.undo()
@@ -136,7 +137,9 @@ def test_architecture_mismatch_names_keys(tmp_path):
     config = json.loads((path / "config.json").read_text())
     config["model_config"]["hidden"] = 6
     _rewrite(path, "config.json", config)
-    with pytest.raises(CheckpointError, match=r"shape mismatch embedding\.weight: model \(12, 6\)"):
+    with pytest.raises(
+        CheckpointError, match=r"embedding\.weight: model \(12, 6\), checkpoint \(12, 8\)"
+    ):
         load_model(path)
     other = ToyRegressor(RegressorConfig())
     with pytest.raises(CheckpointError, match=r"missing keys \['net\.0\.bias'"):
@@ -147,7 +150,9 @@ def test_unknown_model_type_and_unknown_config_key(tmp_path):
     path = save_checkpoint(tmp_path / "c", ToyRegressor(RegressorConfig()))
     config = json.loads((path / "config.json").read_text())
     _rewrite(path, "config.json", {**config, "model_type": "transformer"})
-    with pytest.raises(CheckpointError, match="unknown model_type 'transformer'; registered:.*toy_lm"):
+    with pytest.raises(
+        CheckpointError, match="unknown model_type 'transformer'; registered:.*toy_lm"
+    ):
         load_model(path)
     config["model_config"]["heads"] = 4
     _rewrite(path, "config.json", config)
@@ -163,3 +168,13 @@ def test_never_pickles(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "save", no_pickle)
     path = save_checkpoint(tmp_path / "c", ToyLM(LMConfig()), vocab=_vocab())
     load_model(path)
+
+
+def test_real_vocabulary_round_trip(tmp_path):
+    from rnnlab.text.vocab import Vocabulary
+
+    vocab = Vocabulary([f"w{i}" for i in range(10)])  # + <PAD>, <UNK>: 12 entries
+    path = save_checkpoint(tmp_path / "c", ToyLM(LMConfig(vocab_size=len(vocab))), vocab=vocab)
+    _, loaded, config = load_model(path)
+    assert config["vocab_class"] == "rnnlab.text.vocab:Vocabulary"
+    assert isinstance(loaded, Vocabulary) and loaded == vocab

@@ -150,8 +150,9 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
     data = ShuffledBatches()  # shuffled by the global RNG; the model uses dropout
 
     def cfg(max_steps=None):
-        return quiet(optimizer="adam", lr=0.01, epochs=4, seed=3, schedule="cosine",
-                     max_steps=max_steps)
+        return quiet(
+            optimizer="adam", lr=0.01, epochs=4, seed=3, schedule="cosine", max_steps=max_steps
+        )
 
     full = Trainer(regressor(dropout=0.3), cfg(), run_dir=tmp_path / "a")
     full.fit(data, data)
@@ -164,6 +165,7 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
     assert result["epochs"] == 4 and result["steps"] == full.step
     for key, value in _params(full.model).items():
         torch.testing.assert_close(_params(resumed.model)[key], value, rtol=0, atol=0)
+
     def losses(history):
         return [(h["lr"], h["train"]["loss"], h["valid"]["loss"]) for h in history]
 
@@ -266,8 +268,13 @@ def test_same_seed_same_result():
 def test_best_and_last_checkpoints_hold_vocab_and_metrics(tmp_path):
     vocab = ToyVocab([f"w{i}" for i in range(12)])
     model = ToyLM(LMConfig())
-    trainer = Trainer(model, quiet(optimizer="adam", lr=0.05, epochs=2), run_dir=tmp_path,
-                      vocab=vocab, run_config={"note": "toy"})
+    trainer = Trainer(
+        model,
+        quiet(optimizer="adam", lr=0.05, epochs=2),
+        run_dir=tmp_path,
+        vocab=vocab,
+        run_config={"note": "toy"},
+    )
     trainer.fit(lm_batches(), lm_batches())
     best = load_checkpoint(tmp_path / "checkpoints" / "best")
     assert best.vocab == vocab.to_dict() and best.optimizer_state is None
@@ -276,8 +283,13 @@ def test_best_and_last_checkpoints_hold_vocab_and_metrics(tmp_path):
     last = load_checkpoint(tmp_path / "checkpoints" / "last")
     assert last.config["epoch"] == 2 and last.optimizer_state is not None
     manifest = json.loads((tmp_path / "checkpoints" / "last" / "manifest.json").read_text())
-    assert set(manifest["files"]) >= {"model.safetensors", "config.json", "vocab.json",
-                                      "optimizer.safetensors", "trainer_state.json"}
+    assert set(manifest["files"]) >= {
+        "model.safetensors",
+        "config.json",
+        "vocab.json",
+        "optimizer.safetensors",
+        "trainer_state.json",
+    }
 
 
 def test_move_to_device_containers():

@@ -78,11 +78,13 @@ class ToyLM(nn.Module):
 
     def initial_state(self, batch_size, device):
         self.calls["initial_state"] += 1
+        if batch_size is None:  # data without a declared batch size: start from zeros in step
+            return None
         return torch.zeros(1, batch_size, self.config.hidden, device=device)
 
     def detach_state(self, state):
         self.calls["detach_state"] += 1
-        return state.detach()
+        return state.detach() if state is not None else None
 
     def step(self, batch, state):
         x, y = batch  # (B, T) each

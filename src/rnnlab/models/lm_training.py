@@ -248,13 +248,25 @@ def train_lm(
     """
     import torch
 
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        _check_out_dir(out, resume)
+    threads = torch.get_num_threads()
+    if cfg.train.num_threads is not None:
+        torch.set_num_threads(cfg.train.num_threads)
+    try:
+        return _train_lm(cfg, out, data_dir, resume, corpus, callbacks, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_lm(cfg, out, data_dir, resume, corpus, callbacks, log) -> dict[str, Any]:
+    import torch
+
     from rnnlab.training.checkpoint import load_checkpoint, restore_model_state
     from rnnlab.training.seeding import seed_everything
     from rnnlab.training.trainer import Trainer
 
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
-        _check_out_dir(out, resume)
     t0 = time.perf_counter()
     corpus = corpus or load_lm_corpus(cfg.data, data_dir)
     vocab = build_lm_vocab(corpus.splits["train"], cfg.data)

@@ -46,6 +46,16 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
+def _steps(*tensors: Tensor | None) -> list[tuple]:
+    """Per-step views: row t holds ``x[t]`` for each (T, ...) tensor x (None stays None).
+
+    ``unbind`` makes all T views in one call; indexing inside the loop would cost a
+    dispatcher round trip per view, which at small sizes rivals the arithmetic.
+    """
+    T = next(x.shape[0] for x in tensors if x is not None)
+    return list(zip(*(x.unbind(0) if x is not None else (None,) * T for x in tensors)))
+
+
 def _plus_bias(xw: Tensor, b: Tensor | None) -> Tensor:
     """A fresh contiguous (T, B, G) buffer holding xw + b (b broadcast over T, B)."""
     out = torch.empty(xw.shape, dtype=xw.dtype, device=xw.device)
@@ -54,12 +64,22 @@ def _plus_bias(xw: Tensor, b: Tensor | None) -> Tensor:
     return torch.add(xw, b, out=out)
 
 
+def _right_operand(w: Tensor) -> Tensor:
+    """w^T as a contiguous (H, G) matrix: ``h @ w^T`` is markedly faster with a row-major
+    right operand than with a transposed view (measured 1.6x for (20, 200) x (200, 800))."""
+    return w.t().contiguous()
+
+
 def _float_mask(mask: Tensor | None, like: Tensor) -> tuple[Tensor, Tensor] | tuple[None, None]:
     """(m, 1 - m) as (T, B, 1) tensors of ``like``'s dtype, or (None, None)."""
     if mask is None:
         return None, None
     m = mask.to(dtype=like.dtype).unsqueeze(-1)  # (T, B, 1)
     return m, 1.0 - m
+
+
+def _step_mask(mask: Tensor | None) -> Tensor | None:
+    return None if mask is None else mask.unsqueeze(-1)  # (T, B, 1) bool
 
 
 def _previous(first: Tensor, states: Tensor) -> Tensor:
@@ -91,20 +111,20 @@ def _lstm_forward(xw, h0, c0, w_hh, b_hh, mask):
     T, B, G = xw.shape
     H = G // 4
     gates = _plus_bias(xw, b_hh)  # (T, B, 4H); becomes the activated gates in place
+    i, f, g, o = gates.view(T, B, 4, H).unbind(2)  # 4 x (T, B, H) views
     h_all, c_all, tanh_c = (xw.new_empty(T, B, H) for _ in range(3))
-    w_t = w_hh.t()  # (H, 4H)
+    w_t = _right_operand(w_hh)  # (H, 4H)
     h, c = h0, c0
-    for t in range(T):
-        a = gates[t].addmm_(h, w_t)  # (B, 4H) pre-activations
-        a[:, : 2 * H].sigmoid_()  # i, f
-        a[:, 2 * H : 3 * H].tanh_()  # g
-        a[:, 3 * H :].sigmoid_()  # o
-        i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-        c_new = torch.mul(f, c, out=c_all[t]).addcmul_(i, g)  # c_t = f c_{t-1} + i g
-        tc = torch.tanh(c_new, out=tanh_c[t])
-        h_new = torch.mul(o, tc, out=h_all[t])  # h_t = o tanh(c_t)
-        if mask is not None:
-            m = mask[t].unsqueeze(1)  # (B, 1)
+    rows = _steps(gates, gates[..., : 2 * H], i, f, g, o, c_all, tanh_c, h_all, _step_mask(mask))
+    for a, a_if, i_t, f_t, g_t, o_t, c_new, tc, h_new, m in rows:
+        a.addmm_(h, w_t)  # pre-activations xw_t + b + h W^T
+        a_if.sigmoid_()  # i, f
+        g_t.tanh_()
+        o_t.sigmoid_()
+        torch.mul(f_t, c, out=c_new).addcmul_(i_t, g_t)  # c_t = f c_{t-1} + i g
+        torch.tanh(c_new, out=tc)
+        torch.mul(o_t, tc, out=h_new)  # h_t = o tanh(c_t)
+        if m is not None:
             torch.where(m, c_new, c, out=c_new)
             torch.where(m, h_new, h, out=h_new)
         h, c = h_new, c_new
@@ -135,31 +155,48 @@ class _LSTMScan(torch.autograd.Function):
                 tanh_c * o * (1 - o),
             ],
             dim=2,
-        )  # (T, B, 4H)
+        )  # (T, B, 4H); becomes dG, the gradient of the pre-activations, in place
         o_coef = o * (1 - tanh_c * tanh_c)  # d h / d c through tanh: (T, B, H)
-        f_carry = f
+        f_carry, h_carry = f, None
         m, not_m = _float_mask(mask, gates)
         if m is not None:
             K.mul_(m)
             o_coef = o_coef * m
             f_carry = f * m + not_m  # masked steps pass dc straight through
+            h_carry = not_m  # ... and dh
             d_out = d_out * m
-        dh = d_out[T - 1] + d_hT
-        dc = d_cT
+        dH = torch.empty_like(h_all)  # (T, B, H) gradient reaching h_t (state and output)
+        torch.add(d_out[T - 1], d_hT, out=dH[T - 1])
+        dc = d_cT.unsqueeze(1)  # (B, 1, H): (B, 1, H) views broadcast against (B, 3, H)
+        rows = _steps(
+            K,
+            K.view(T, B, 4, H)[:, :, :3],
+            K[..., 3 * H :],
+            dH,
+            dH.unsqueeze(2),
+            o_coef.unsqueeze(2),
+            f_carry.unsqueeze(2),
+            h_carry,
+        )
+        previous = _steps(d_out, dH)
         for t in range(T - 1, -1, -1):
-            dct = torch.addcmul(dc, dh, o_coef[t])  # (B, H)
-            k = K[t]  # (B, 4H), turned into dG_t in place
-            k.view(B, 4, H)[:, :3].mul_(dct.unsqueeze(1))
-            k[:, 3 * H :].mul_(dh)
-            dc = dct.mul_(f_carry[t])
-            if m is None:
-                base = d_out[t - 1] if t > 0 else None
+            k, k_ifg, k_o, dh, dh_1, o_c, f_c, h_c = rows[t]
+            dct = torch.addcmul(dc, dh_1, o_c)  # (B, 1, H)
+            k_ifg.mul_(dct)
+            k_o.mul_(dh)
+            dc = dct.mul_(f_c)
+            if t == 0:
+                break
+            d_out_prev, dh_prev = previous[t - 1]
+            if h_c is None:
+                torch.addmm(d_out_prev, k, w_hh, out=dh_prev)
             else:
-                base = torch.addcmul(d_out[t - 1], dh, not_m[t]) if t > 0 else dh * not_m[0]
-            dh = torch.mm(k, w_hh) if base is None else torch.addmm(base, k, w_hh)
-        dG = K  # (T, B, 4H): gradient of the gate pre-activations = gradient of xw
+                torch.addcmul(d_out_prev, dh, h_c, out=dh_prev).addmm_(k, w_hh)
+        k, dh, h_c = rows[0][0], rows[0][3], rows[0][7]
+        dh0 = torch.mm(k, w_hh) if h_c is None else torch.addmm(dh * h_c, k, w_hh)
+        dG = K  # (T, B, 4H): also the gradient of xw
         d_w = _weight_grad(dG, _previous(h0, h_all)) if ctx.needs_input_grad[3] else None
-        return dG, dh, dc, d_w, _bias_grad(dG, b_hh), None
+        return dG, dh0, dc.squeeze(1), d_w, _bias_grad(dG, b_hh), None
 
 
 # ---------------------------------------------------------------------------
@@ -175,20 +212,31 @@ def _gru_forward(xw, h0, w_hh, b_hh, mask):
     gh_all = xw.new_empty(T, B, G)  # h_{t-1} W_hh^T + b_hh
     rz_all = xw.new_empty(T, B, 2 * H)
     n_all, h_all = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
-    w_t = w_hh.t()
+    w_t = _right_operand(w_hh)  # (H, 3H)
+    rows = _steps(
+        xw[..., : 2 * H],
+        xw[..., 2 * H :],
+        gh_all,
+        gh_all[..., : 2 * H],
+        gh_all[..., 2 * H :],
+        rz_all,
+        rz_all[..., :H],
+        rz_all[..., H:],
+        n_all,
+        h_all,
+        _step_mask(mask),
+    )
     h = h0
-    for t in range(T):
-        gh = (
-            torch.mm(h, w_t, out=gh_all[t])
-            if b_hh is None
-            else torch.addmm(b_hh, h, w_t, out=gh_all[t])
-        )
-        rz = torch.add(xw[t, :, : 2 * H], gh[:, : 2 * H], out=rz_all[t]).sigmoid_()
-        r, z = rz[:, :H], rz[:, H:]
-        n = torch.addcmul(xw[t, :, 2 * H :], r, gh[:, 2 * H :], out=n_all[t]).tanh_()
-        h_new = torch.lerp(n, h, z, out=h_all[t])  # n + z (h_{t-1} - n)
-        if mask is not None:
-            torch.where(mask[t].unsqueeze(1), h_new, h, out=h_new)
+    for x_rz, x_n, gh, gh_rz, gh_n, rz, r, z, n, h_new, m in rows:
+        if b_hh is None:
+            torch.mm(h, w_t, out=gh)
+        else:
+            torch.addmm(b_hh, h, w_t, out=gh)
+        torch.add(x_rz, gh_rz, out=rz).sigmoid_()  # r, z
+        torch.addcmul(x_n, r, gh_n, out=n).tanh_()  # n = tanh(x_n + r (W_hn h + b_hn))
+        torch.lerp(n, h, z, out=h_new)  # n + z (h_{t-1} - n)
+        if m is not None:
+            torch.where(m, h_new, h, out=h_new)
         h = h_new
     out = h_all if mask is None else h_all * mask.unsqueeze(-1)
     return out, rz_all, n_all, gh_all, h_all
@@ -199,24 +247,19 @@ def _gru_original_forward(xw, h0, w_hh, b_hh, mask):
     T, B, G = xw.shape
     H = G // 3
     b_rz, b_n = (None, None) if b_hh is None else (b_hh[: 2 * H], b_hh[2 * H :])
-    w_rz_t, w_n_t = w_hh[: 2 * H].t(), w_hh[2 * H :].t()
-    rz_all = xw[..., : 2 * H].clone(
-        memory_format=torch.contiguous_format
-    )  # becomes sigmoid(x_rz + h W_rz^T + b_rz)
+    w_rz_t, w_n_t = _right_operand(w_hh[: 2 * H]), _right_operand(w_hh[2 * H :])
+    rz_all = _plus_bias(xw[..., : 2 * H], b_rz)  # becomes sigmoid(x_rz + h W_rz^T + b_rz)
     n_all = _plus_bias(xw[..., 2 * H :], b_n)  # becomes n
     rh_all, h_all = xw.new_empty(T, B, H), xw.new_empty(T, B, H)
+    rows = _steps(rz_all, rz_all[..., :H], rz_all[..., H:], rh_all, n_all, h_all, _step_mask(mask))
     h = h0
-    for t in range(T):
-        rz = rz_all[t].addmm_(h, w_rz_t)
-        if b_rz is not None:
-            rz.add_(b_rz)
-        rz.sigmoid_()
-        r, z = rz[:, :H], rz[:, H:]
-        rh = torch.mul(r, h, out=rh_all[t])
-        n = n_all[t].addmm_(rh, w_n_t).tanh_()
-        h_new = torch.lerp(n, h, z, out=h_all[t])
-        if mask is not None:
-            torch.where(mask[t].unsqueeze(1), h_new, h, out=h_new)
+    for rz, r, z, rh, n, h_new, m in rows:
+        rz.addmm_(h, w_rz_t).sigmoid_()
+        torch.mul(r, h, out=rh)
+        n.addmm_(rh, w_n_t).tanh_()
+        torch.lerp(n, h, z, out=h_new)
+        if m is not None:
+            torch.where(m, h_new, h, out=h_new)
         h = h_new
     out = h_all if mask is None else h_all * mask.unsqueeze(-1)
     return out, rz_all, n_all, rh_all, h_all
@@ -242,7 +285,7 @@ class _GRUScan(torch.autograd.Function):
         k_r = k_n * gh[..., 2 * H :] * r * (1 - r)
         k_z = (h_prev - n) * z * (1 - z)
         K_x = torch.cat([k_r, k_z, k_n], dim=2)  # (T, B, 3H)
-        K_h = torch.cat([k_r, k_z, k_n * r], dim=2)  # (T, B, 3H)
+        K_h = torch.cat([k_r, k_z, k_n * r], dim=2)  # (T, B, 3H); becomes d gh in place
         z_carry = z
         m, not_m = _float_mask(mask, n)
         if m is not None:
@@ -252,12 +295,15 @@ class _GRUScan(torch.autograd.Function):
             d_out = d_out * m
         dH = torch.empty_like(n)  # gradient reaching each h_t (state + output)
         torch.add(d_out[T - 1], d_hT, out=dH[T - 1])
-        for t in range(T - 1, -1, -1):
-            dgh = K_h[t].view(B, 3, H).mul_(dH[t].unsqueeze(1)).view(B, 3 * H)
-            if t > 0:
-                torch.addcmul(d_out[t - 1], dH[t], z_carry[t], out=dH[t - 1]).addmm_(dgh, w_hh)
-            else:
-                dh0 = torch.addmm(dH[0] * z_carry[0], dgh, w_hh)
+        rows = _steps(K_h, K_h.view(T, B, 3, H), dH, dH.unsqueeze(2), z_carry, d_out)
+        for t in range(T - 1, 0, -1):
+            dgh, dgh_3, dh, dh_1, z_c, _ = rows[t]
+            dgh_3.mul_(dh_1)
+            d_out_prev, dh_prev = rows[t - 1][5], rows[t - 1][2]
+            torch.addcmul(d_out_prev, dh, z_c, out=dh_prev).addmm_(dgh, w_hh)
+        dgh, dgh_3, dh, dh_1, z_c, _ = rows[0]
+        dgh_3.mul_(dh_1)
+        dh0 = torch.addmm(dh * z_c, dgh, w_hh)
         d_xw = K_x.view(T, B, 3, H).mul_(dH.unsqueeze(2)).view(T, B, 3 * H)
         d_w = _weight_grad(K_h, h_prev) if ctx.needs_input_grad[2] else None
         return d_xw, dh0, d_w, _bias_grad(K_h, b_hh), None
@@ -289,14 +335,16 @@ class _GRUOriginalScan(torch.autograd.Function):
             d_out = d_out * m
         d_n = torch.empty_like(n)  # (T, B, H) gradient of the n pre-activation
         d_rz = torch.empty_like(rz)  # (T, B, 2H) gradient of the r, z pre-activations
+        rows = _steps(d_n, d_rz, d_rz[..., :H], d_rz[..., H:], k_n, k_r, k_z, z_carry, r, d_out)
         dh = d_out[T - 1] + d_hT
         for t in range(T - 1, -1, -1):
-            dn = torch.mul(dh, k_n[t], out=d_n[t])
+            dn, drz, dr, dz, k_n_t, k_r_t, k_z_t, z_c, r_t, _ = rows[t]
+            torch.mul(dh, k_n_t, out=dn)
             d_rh = dn @ w_n  # (B, H) gradient of r h_{t-1}
-            torch.mul(d_rh, k_r[t], out=d_rz[t, :, :H])
-            torch.mul(dh, k_z[t], out=d_rz[t, :, H:])
-            base = dh * z_carry[t] if t == 0 else torch.addcmul(d_out[t - 1], dh, z_carry[t])
-            dh = base.addcmul_(d_rh, r[t]).addmm_(d_rz[t], w_rz)
+            torch.mul(d_rh, k_r_t, out=dr)
+            torch.mul(dh, k_z_t, out=dz)
+            base = dh * z_c if t == 0 else torch.addcmul(rows[t - 1][9], dh, z_c)
+            dh = base.addcmul_(d_rh, r_t).addmm_(drz, w_rz)
         d_xw = torch.cat([d_rz, d_n], dim=2)  # (T, B, 3H)
         d_w = None
         if ctx.needs_input_grad[2]:
@@ -311,16 +359,15 @@ class _GRUOriginalScan(torch.autograd.Function):
 
 def _rnn_forward(xw, h0, w_hh, b_hh, nonlinearity, mask):
     """Returns out (T, B, H), new states h~ (T, B, H), carried states h_all (T, B, H)."""
-    T = xw.shape[0]
     act_ = {"tanh": torch.Tensor.tanh_, "relu": torch.Tensor.relu_}[nonlinearity]
     new = _plus_bias(xw, b_hh)  # becomes act(xw_t + b + h W^T) in place
     h_all = new if mask is None else torch.empty_like(new)
-    w_t = w_hh.t()
+    w_t = _right_operand(w_hh)
     h = h0
-    for t in range(T):
-        h_new = act_(new[t].addmm_(h, w_t))
-        if mask is not None:
-            h_new = torch.where(mask[t].unsqueeze(1), h_new, h, out=h_all[t])
+    for a, h_t, m in _steps(new, h_all, _step_mask(mask)):
+        h_new = act_(a.addmm_(h, w_t))
+        if m is not None:
+            h_new = torch.where(m, h_new, h, out=h_t)
         h = h_new
     out = new if mask is None else new * mask.unsqueeze(-1)
     return out, new, h_all
@@ -342,19 +389,27 @@ class _RNNScan(torch.autograd.Function):
         T = new.shape[0]
         K = 1 - new * new if ctx.nonlinearity == "tanh" else (new > 0).to(new.dtype)
         m, not_m = _float_mask(mask, new)
+        h_carry = None
         if m is not None:
             K.mul_(m)
             d_out = d_out * m
-        dh = d_out[T - 1] + d_hT
-        for t in range(T - 1, -1, -1):
-            k = K[t].mul_(dh)  # (B, H) gradient of the pre-activation
-            if m is None:
-                dh = torch.mm(k, w_hh) if t == 0 else torch.addmm(d_out[t - 1], k, w_hh)
+            h_carry = not_m
+        dH = torch.empty_like(new)
+        torch.add(d_out[T - 1], d_hT, out=dH[T - 1])
+        rows = _steps(K, dH, d_out, h_carry)
+        for t in range(T - 1, 0, -1):
+            k, dh, _, h_c = rows[t]
+            k.mul_(dh)  # (B, H) gradient of the pre-activation
+            _, dh_prev, d_out_prev, _ = rows[t - 1]
+            if h_c is None:
+                torch.addmm(d_out_prev, k, w_hh, out=dh_prev)
             else:
-                base = dh * not_m[0] if t == 0 else torch.addcmul(d_out[t - 1], dh, not_m[t])
-                dh = base.addmm_(k, w_hh)
+                torch.addcmul(d_out_prev, dh, h_c, out=dh_prev).addmm_(k, w_hh)
+        k, dh, _, h_c = rows[0]
+        k.mul_(dh)
+        dh0 = torch.mm(k, w_hh) if h_c is None else torch.addmm(dh * h_c, k, w_hh)
         d_w = _weight_grad(K, _previous(h0, h_all)) if ctx.needs_input_grad[2] else None
-        return K, dh, d_w, _bias_grad(K, b_hh), None, None
+        return K, dh0, d_w, _bias_grad(K, b_hh), None, None
 
 
 # ---------------------------------------------------------------------------

@@ -73,16 +73,10 @@ class _CellBase(nn.Module):
     def from_torch(cls, module: nn.Module, **kwargs):
         """Build this cell with the configuration and a copy of the weights of ``module``."""
         p = module.weight_ih
-        new = cls(
-            module.input_size,
-            module.hidden_size,
-            module.bias,
-            device=p.device,
-            dtype=p.dtype,
-            **kwargs,
-        )
         if isinstance(module, nn.RNNCell):
-            new.nonlinearity = module.nonlinearity
+            kwargs = {"nonlinearity": module.nonlinearity, **kwargs}
+        size = (module.input_size, module.hidden_size, module.bias)
+        new = cls(*size, device=p.device, dtype=p.dtype, **kwargs)
         new.load_state_dict(module.state_dict())
         return new
 

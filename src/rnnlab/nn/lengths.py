@@ -44,7 +44,7 @@ def check_lengths(lengths: Tensor | Sequence[int] | None, B: int, T: int) -> Ten
             raise ValueError(f"expected integer lengths, got dtype {lengths.dtype}")
         lengths = lengths.detach().to("cpu", torch.int64)
     else:
-        lengths = torch.as_tensor(list(lengths), dtype=torch.int64)
+        lengths = torch.as_tensor(list(lengths), dtype=torch.int64, device="cpu")
     if lengths.dim() != 1 or lengths.shape[0] != B:
         raise ValueError(f"expected lengths of shape ({B},), got {tuple(lengths.shape)}")
     if B and (int(lengths.min()) <= 0 or int(lengths.max()) > T):
@@ -57,15 +57,15 @@ def check_lengths(lengths: Tensor | Sequence[int] | None, B: int, T: int) -> Ten
 
 def length_mask(lengths: Tensor, T: int, device: torch.device | None = None) -> Tensor:
     """mask[t, b] = t < lengths[b]: (T, B) bool, True at real steps."""
-    steps = torch.arange(T).unsqueeze(1)  # (T, 1)
-    return (steps < lengths.unsqueeze(0)).to(device)  # (T, B)
+    steps = torch.arange(T, device=device).unsqueeze(1)  # (T, 1)
+    return steps < lengths.to(device).unsqueeze(0)  # (T, B)
 
 
 def reverse_index(lengths: Tensor, T: int, device: torch.device | None = None) -> Tensor:
     """idx[t, b] = lengths[b] - 1 - t at real steps, t at padding: (T, B) int64."""
-    steps = torch.arange(T).unsqueeze(1)  # (T, 1)
-    idx = torch.where(steps < lengths.unsqueeze(0), lengths.unsqueeze(0) - 1 - steps, steps)
-    return idx.to(device)  # (T, B)
+    steps = torch.arange(T, device=device).unsqueeze(1)  # (T, 1)
+    lengths = lengths.to(device).unsqueeze(0)  # (1, B)
+    return torch.where(steps < lengths, lengths - 1 - steps, steps)  # (T, B)
 
 
 def reverse_time(x: Tensor, index: Tensor | None) -> Tensor:

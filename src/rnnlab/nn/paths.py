@@ -22,6 +22,9 @@ Returns:
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import _VF, Tensor
@@ -40,6 +43,18 @@ __all__ = ["run_native", "run_scratch"]
 _NATIVE = {"RNN_TANH": _VF.rnn_tanh, "RNN_RELU": _VF.rnn_relu, "LSTM": _VF.lstm, "GRU": _VF.gru}
 
 
+@contextlib.contextmanager
+def _weights_copied_quietly(layer, x: Tensor):
+    """With DropConnect on CUDA, W_hh is a fresh tensor at every call, so cuDNN must copy
+    the weights into one buffer (as with AWD-LSTM's WeightDrop): silence its warning."""
+    if not (x.is_cuda and layer.weight_drop > 0 and layer.training):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="RNN module weights are not part of single")
+        yield
+
+
 def run_native(layer, x: Tensor, states: list[Tensor], lengths: Tensor | None, weights):
     """torch's fused kernel over all layers and directions at once."""
     flat = [w for group in weights for w in group if w is not None]
@@ -47,12 +62,14 @@ def run_native(layer, x: Tensor, states: list[Tensor], lengths: Tensor | None, w
     lstm = layer.mode == "LSTM"
     args = (flat, layer.bias, layer.num_layers, layer.dropout, layer.training, layer.bidirectional)
     if lengths is None:
-        result = fn(x, tuple(states) if lstm else states[0], *args, False)
+        with _weights_copied_quietly(layer, x):
+            result = fn(x, tuple(states) if lstm else states[0], *args, False)
         return result[0], list(result[1:])
     seq = padded_to_packed(x, lengths)
     sort, unsort = seq.sorted_indices, seq.unsorted_indices
     hx = tuple(s.index_select(1, sort) for s in states)  # batch in packing order
-    result = fn(seq.data, seq.batch_sizes, hx if lstm else hx[0], *args)
+    with _weights_copied_quietly(layer, x):
+        result = fn(seq.data, seq.batch_sizes, hx if lstm else hx[0], *args)
     out = PackedSequence(result[0], seq.batch_sizes, sort, unsort)
     out = packed_to_padded(out)[0]  # (T', B, D*P), T' = longest length
     if out.shape[0] < x.shape[0]:

@@ -48,7 +48,20 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 class _RecurrentBase(nn.Module):
-    """Parameters, checks and both execution paths; subclasses fix the mode."""
+    """Parameters, checks and the choice of execution path; subclasses fix the mode.
+
+    Args (as torch.nn.RNN / LSTM / GRU):
+        input_size: D, features per step.  hidden_size: H.  num_layers: L.
+        bias: whether the b_ih and b_hh parameters exist.
+        batch_first: input and output (B, T, *) instead of (T, B, *); states unaffected.
+        dropout: dropout on the outputs of every layer but the last, in training.
+        bidirectional: D = 2 directions, outputs concatenated (forward first).
+        proj_size: P < H, LSTM only: h_t = (o * tanh(c_t)) W_hr^T.
+    rnnlab's extras (keyword-only):
+        weight_drop: DropConnect probability on every W_hh, in training.
+        backend: "auto", "scratch" or "native" (module docstring).
+        device, dtype: of the parameters.
+    """
 
     _torch_class: type[nn.RNNBase]
 
@@ -128,7 +141,7 @@ class _RecurrentBase(nn.Module):
     def _flat_weights(self) -> list[Tensor]:
         """All parameters in torch's order: per layer, per direction (w_ih, w_hh, b_ih,
         b_hh, w_hr), those that exist."""
-        return [getattr(self, name) for name in self._flat_weights_names]
+        return [self._parameters[name] for name in self._flat_weights_names]
 
     @property
     def all_weights(self) -> list[list[Tensor]]:
@@ -260,7 +273,10 @@ class _RecurrentBase(nn.Module):
             return [zeros_state(s, ref) for s in shapes]
         if self.mode == "LSTM":
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise ValueError(f"expected hx to be a pair (h_0, c_0) for LSTM, got {hx!r:.80}")
+                got = type(hx).__name__ + (
+                    f" of {len(hx)}" if isinstance(hx, (tuple, list)) else ""
+                )
+                raise ValueError(f"expected hx to be a pair (h_0, c_0) for LSTM, got {got}")
             names = ["hx[0] (h_0)", "hx[1] (c_0)"]
         else:
             hx, names = [hx], ["hx"]
@@ -320,21 +336,25 @@ class _RecurrentBase(nn.Module):
         module.load_state_dict(self.state_dict())
         return module
 
+    _REPR_DEFAULTS = {
+        "num_layers": 1,
+        "nonlinearity": "tanh",
+        "bias": True,
+        "batch_first": False,
+        "dropout": 0.0,
+        "bidirectional": False,
+        "proj_size": 0,
+        "forget_bias": None,
+        "variant": "torch",
+        "weight_drop": 0.0,
+        "backend": "auto",
+    }
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
-        defaults = dict(
-            num_layers=1,
-            bias=True,
-            batch_first=False,
-            dropout=0.0,
-            bidirectional=False,
-            proj_size=0,
-            weight_drop=0.0,
-            backend="auto",
-        )
-        for name, default in defaults.items():
-            if getattr(self, name) != default:
-                s += f", {name}={getattr(self, name)!r}"
+        for name, default in self._REPR_DEFAULTS.items():
+            value = getattr(self, name, default)
+            s += "" if value == default else f", {name}={value!r}"
         return s
 
 

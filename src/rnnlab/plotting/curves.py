@@ -1,6 +1,6 @@
 """Training curves: train and validation loss (or perplexity) per epoch from a metrics.jsonl.
 
-    plot_curves("runs/ptb-small/metrics.jsonl", "runs/ptb-small/curves.png")
+plot_curves("runs/ptb-small/metrics.jsonl", "runs/ptb-small/curves.png")
 """
 
 from __future__ import annotations

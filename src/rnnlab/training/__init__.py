@@ -25,6 +25,7 @@ from rnnlab.training.config import (
     load_config,
     load_toml,
     parse_value,
+    save_config,
     to_dict,
 )
 from rnnlab.training.contract import (
@@ -34,7 +35,14 @@ from rnnlab.training.contract import (
     summarize_loss,
 )
 from rnnlab.training.evaluation import evaluate, move_to_device, resolve_device
-from rnnlab.training.metrics import JSONLLogger, Throughput, Totals, perplexity, read_jsonl
+from rnnlab.training.metrics import (
+    JSONLLogger,
+    Throughput,
+    Totals,
+    perplexity,
+    read_jsonl,
+    write_metrics_json,
+)
 from rnnlab.training.optim import LRSchedule, build_optimizer, build_schedule
 from rnnlab.training.registry import (
     UnknownModelType,
@@ -94,9 +102,11 @@ __all__ = [
     "resolve_device",
     "restore_model_state",
     "save_checkpoint",
+    "save_config",
     "seed_everything",
     "set_rng_state",
     "summarize_loss",
     "to_dict",
     "verify_checkpoint",
+    "write_metrics_json",
 ]

@@ -28,20 +28,29 @@ between the two renames, ``load_checkpoint`` finds the ``.old`` copy and says so
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+
+from rnnlab.training.storage import (
+    dedupe_tensors,
+    flatten_optimizer,
+    sha256_file,
+    to_plain,
+    unflatten_optimizer,
+    write_json,
+    write_tensors,
+)
 
 FORMAT = "rnnlab-checkpoint"
 VERSION = 1
@@ -75,114 +84,7 @@ class Checkpoint:
     optimizer_state: dict[str, Any] | None = None  # ready for optimizer.load_state_dict
 
 
-# --------------------------------------------------------------------------- helpers
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` then fsync and ``os.replace(tmp, path)``."""
-    tmp = path.with_name(f".{path.name}.partial")
-    write(tmp)
-    with tmp.open("rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, data: Any, indent: int | None = 2) -> None:
-    text = json.dumps(data, indent=indent, allow_nan=True)
-    _write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
-
-
-def _write_tensors(
-    path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None
-) -> None:
-    _write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses -> dicts, tuples -> lists, for JSON."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        from rnnlab.training.config import to_dict
-
-        return to_dict(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        if all(isinstance(v, (int, float, str)) for v in value):
-            return list(value)
-        return [_plain(v) for v in value]
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    return value
-
-
-def _dedupe_tensors(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict]:
-    """CPU, contiguous tensors with no shared storage (safetensors refuses sharing).
-
-    Identical views (tied weights) are stored once: returns (tensors, {alias: stored_name}).
-    """
-    out: dict[str, torch.Tensor] = {}
-    aliases: dict[str, str] = {}
-    seen: dict[tuple, str] = {}
-    storages: set[int] = set()
-    for name, t in state.items():
-        t = t.detach()
-        key = (
-            t.device,
-            t.untyped_storage().data_ptr(),
-            t.storage_offset(),
-            tuple(t.shape),
-            tuple(t.stride()),
-            t.dtype,
-        )
-        if t.numel() > 0 and key in seen:
-            aliases[name] = seen[key]
-            continue
-        ptr = (t.device, t.untyped_storage().data_ptr())
-        shared = t.numel() > 0 and ptr in storages
-        storages.add(ptr)
-        seen[key] = name
-        t = t.to("cpu")
-        if shared or not t.is_contiguous() or t.untyped_storage().nbytes() != t.nbytes:
-            t = t.contiguous().clone()
-        out[name] = t
-    return out, aliases
-
-
-def _flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
-    """Split ``optimizer.state_dict()`` into tensors and a JSON structure."""
-    sd = optimizer.state_dict()
-    tensors: dict[str, torch.Tensor] = {}
-    state: dict[str, dict[str, Any]] = {}
-    for idx, entries in sd["state"].items():
-        state[str(idx)] = {}
-        for key, value in entries.items():
-            if isinstance(value, torch.Tensor):
-                name = f"state.{idx}.{key}"
-                tensors[name] = value.detach().to("cpu").contiguous().clone()
-                state[str(idx)][key] = {"tensor": name}
-            else:
-                state[str(idx)][key] = _plain(value)
-    return tensors, {"state": state, "param_groups": _plain(sd["param_groups"])}
-
-
-def _unflatten_optimizer(structure: dict, tensors: dict[str, torch.Tensor]) -> dict:
-    state: dict[int, dict[str, Any]] = {}
-    for idx, entries in structure["state"].items():
-        state[int(idx)] = {
-            key: tensors[value["tensor"]]
-            if isinstance(value, dict) and "tensor" in value
-            else value
-            for key, value in entries.items()
-        }
-    return {"state": state, "param_groups": structure["param_groups"]}
-
-
+# --------------------------------------------------------------------------- vocabulary
 def _vocab_size_of_model(model_config: Any, model: Any = None) -> int | None:
     for source in (model_config, model):
         if source is None:
@@ -244,43 +146,45 @@ def save_checkpoint(
         vocab_len = len(vocab) if hasattr(vocab, "__len__") else None
         _check_vocab_size(vocab_len, _vocab_size_of_model(model_config, model), "the vocabulary")
         vocab_dict = vocab.to_dict()
-    tstate = _plain(dict(trainer_state)) if trainer_state is not None else None
+    tstate = to_plain(dict(trainer_state)) if trainer_state is not None else None
     config = {
         "format": FORMAT,
         "version": VERSION,
         "model_type": model_type,
         "model_module": type(model).__module__,
-        "model_config": _plain(model_config),
-        "run_config": _plain(run_config) if run_config is not None else None,
-        "metrics": _plain(dict(metrics or {})),
+        "model_config": to_plain(model_config),
+        "run_config": to_plain(run_config) if run_config is not None else None,
+        "metrics": to_plain(dict(metrics or {})),
         "step": (tstate or {}).get("step"),
         "epoch": (tstate or {}).get("epoch"),
         "vocab_class": (
             f"{type(vocab).__module__}:{type(vocab).__qualname__}" if vocab is not None else None
         ),
     }
-    tensors, aliases = _dedupe_tensors(model.state_dict())
+    tensors, aliases = dedupe_tensors(model.state_dict())
 
     final.parent.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     tmp = final.parent / f".{final.name}.tmp-{token}"
     tmp.mkdir()
     try:
-        _write_tensors(tmp / MODEL_FILE, tensors, {"aliases": json.dumps(aliases)})
-        _write_json(tmp / CONFIG_FILE, config)
+        write_tensors(tmp / MODEL_FILE, tensors, {"aliases": json.dumps(aliases)})
+        write_json(tmp / CONFIG_FILE, config)
         if vocab_dict is not None:
-            _write_json(tmp / VOCAB_FILE, vocab_dict)
+            write_json(tmp / VOCAB_FILE, vocab_dict)
         if optimizer is not None or scheduler is not None or tstate is not None:
             opt_structure = None
             if optimizer is not None:
-                opt_tensors, opt_structure = _flatten_optimizer(optimizer)
+                opt_tensors, opt_structure = flatten_optimizer(optimizer)
                 if opt_tensors:  # plain SGD keeps no state
-                    _write_tensors(tmp / OPTIMIZER_FILE, opt_tensors, None)
-            _write_json(
+                    write_tensors(tmp / OPTIMIZER_FILE, opt_tensors, None)
+            write_json(
                 tmp / TRAINER_STATE_FILE,
                 {
                     "trainer": tstate,
-                    "scheduler": _plain(scheduler.state_dict()) if scheduler is not None else None,
+                    "scheduler": to_plain(scheduler.state_dict())
+                    if scheduler is not None
+                    else None,
                     "optimizer": opt_structure,
                 },
                 indent=None,  # long RNG states: one line
@@ -289,10 +193,10 @@ def save_checkpoint(
         manifest = {
             "format": FORMAT + "-manifest",
             "files": {
-                n: {"sha256": _sha256(tmp / n), "size": (tmp / n).stat().st_size} for n in files
+                n: {"sha256": sha256_file(tmp / n), "size": (tmp / n).stat().st_size} for n in files
             },
         }
-        _write_json(tmp / MANIFEST_FILE, manifest)
+        write_json(tmp / MANIFEST_FILE, manifest)
         old = final.parent / f".{final.name}.old-{token}"
         if final.exists():
             os.replace(final, old)
@@ -344,7 +248,7 @@ def verify_checkpoint(path: str | Path) -> dict[str, Any]:
             raise CheckpointError(
                 f"{file} is {kind}: {size} bytes, {MANIFEST_FILE} records {entry['size']}"
             )
-        if _sha256(file) != entry["sha256"]:
+        if sha256_file(file) != entry["sha256"]:
             raise CheckpointError(
                 f"{file} fails its SHA-256 check against {MANIFEST_FILE}: "
                 "the file was modified or corrupted"
@@ -398,7 +302,7 @@ def load_checkpoint(
             opt_tensors = {}
             if (root / OPTIMIZER_FILE).is_file():
                 opt_tensors, _ = _read_tensors(root / OPTIMIZER_FILE, map_location)
-            ckpt.optimizer_state = _unflatten_optimizer(ts["optimizer"], opt_tensors)
+            ckpt.optimizer_state = unflatten_optimizer(ts["optimizer"], opt_tensors)
     return ckpt
 
 
@@ -415,13 +319,22 @@ def restore_model_state(
         for k in sorted(set(own) & set(state))
         if own[k].shape != state[k].shape
     ]
+
+    def first(items: list[str], limit: int = 10) -> str:
+        more = f", and {len(items) - limit} more" if len(items) > limit else ""
+        return "[" + ", ".join(map(repr, items[:limit])) + more + "]"
+
     problems = []
     if missing:
-        problems.append(f"missing keys {missing}")
+        problems.append(f"missing keys {first(missing)}")
     if unexpected:
-        problems.append(f"unexpected keys {unexpected}")
+        problems.append(f"unexpected keys {first(unexpected)}")
     if shapes:
-        problems.append("shape mismatch " + "; ".join(shapes))
+        problems.append(
+            "shape mismatch "
+            + "; ".join(shapes[:10])
+            + (f"; and {len(shapes) - 10} more" if len(shapes) > 10 else "")
+        )
     if problems:
         raise CheckpointError(
             f"architecture mismatch between {type(model).__name__} and {source}: "

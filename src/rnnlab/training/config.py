@@ -9,7 +9,7 @@ The same machinery serves every task::
         train: TrainConfig = TrainConfig()
 
     cfg = load_config(RunConfig, "configs/ptb-small.toml", ["train.lr=0.5", "model.tie=true"])
-    json.dumps(to_dict(cfg))               # the resolved config, saved in the run directory
+    save_config(cfg, "runs/x/config.json") # the resolved config as JSON, for the run directory
 
 * ``from_dict(cls, d)`` builds a dataclass from a (nested) dict, rejecting unknown keys with
   an error that lists the valid ones, and checking/converting types (int -> float, list ->
@@ -23,6 +23,8 @@ The same machinery serves every task::
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import sys
 import types
 import typing
@@ -169,6 +171,16 @@ def to_dict(cfg: Any) -> dict[str, Any]:
         return v
 
     return plain(cfg)
+
+
+def save_config(cfg: Any, path: str | Path) -> Path:
+    """Write the resolved config as JSON (atomically: temp file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(to_dict(cfg), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

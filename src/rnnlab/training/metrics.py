@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,6 +115,19 @@ class JSONLLogger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_metrics_json(path: str | Path, metrics: Mapping[str, Any]) -> Path:
+    """Write flat final metrics (``--metrics-out``) as one JSON object, atomically.
+
+    Non-finite floats become the strings "nan"/"inf"; nested values are kept as they are.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(_json_safe(dict(metrics)), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

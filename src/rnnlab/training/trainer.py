@@ -193,6 +193,7 @@ class Trainer:
                 seed_everything(cfg.seed)
             if self.run_dir is not None:
                 self._logger = stack.enter_context(JSONLLogger(self.run_dir / "metrics.jsonl"))
+                stack.callback(setattr, self, "_logger", None)
             for cb in self.callbacks:
                 cb.on_train_start(self)
             stop_reason = "epochs"
@@ -215,7 +216,6 @@ class Trainer:
             result = self._result(stop_reason)
             for cb in self.callbacks:
                 cb.on_train_end(self, result)
-            self._logger = None
         return result
 
     # ------------------------------------------------------------------ epochs
