@@ -38,6 +38,11 @@ _EXPORTS = {
     "EmbeddingDropout": "rnnlab.nn",
     # models
     "LanguageModel": "rnnlab.models",
+    # training
+    "Trainer": "rnnlab.training",
+    "TrainConfig": "rnnlab.training",
+    "load_model": "rnnlab.training",
+    "save_checkpoint": "rnnlab.training",
     # analysis
     "LSTMClassifier": "rnnlab.analysis",
     "train_and_evaluate": "rnnlab.analysis",

@@ -152,16 +152,18 @@ def run_benchmark(
                     "auto_reason": modules["auto"].backend_reason,
                 }
                 rows.append(row)
-                log(
-                    f"{cell:4s} {shape.describe():28s} {task:5s} "
-                    f"torch {speed['torch']:9.0f} tok/s  auto x{row['speedup']['auto']:.2f} "
-                    f"({row['auto_backend']})  scratch x{row['speedup']['scratch']:.2f}"
-                )
+                if log is not None:
+                    log(
+                        f"{cell:4s} {shape.describe():28s} {task:5s} "
+                        f"torch {speed['torch']:9.0f} tok/s  auto x{row['speedup']['auto']:.2f} "
+                        f"({row['auto_backend']})  scratch x{row['speedup']['scratch']:.2f}"
+                    )
     return {
         "benchmark": "recurrent",
         "device": str(dev),
-        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor()
-        or platform.machine(),
+        "device_name": torch.cuda.get_device_name(dev)
+        if dev.type == "cuda"
+        else platform.processor() or platform.machine(),
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "warmup": warmup,
@@ -179,7 +181,9 @@ def markdown_table(report: dict) -> str:
         "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for r in report["results"]:
-        shape = Shape(r["shape"], r["batch"], r["steps"], r["hidden"], r["layers"], r["bidirectional"])
+        shape = Shape(
+            r["shape"], r["batch"], r["steps"], r["hidden"], r["layers"], r["bidirectional"]
+        )
         s, x = r["tokens_per_s"], r["speedup"]
         lines.append(
             f"| {r['cell']} | {shape.describe()} | {r['task']} | {s['torch']:,.0f} "

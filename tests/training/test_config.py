@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnlab.training import (
     ConfigError,
@@ -119,3 +121,14 @@ def test_toml_then_overrides(tmp_path):
         load_config(RunConfig, path)
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(RunConfig, tmp_path / "missing.toml")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    lr=st.floats(min_value=1e-8, max_value=1e4, allow_nan=False),
+    epochs=st.integers(min_value=1, max_value=10_000),
+    clip=st.one_of(st.none(), st.floats(min_value=1e-6, max_value=1e3)),
+)
+def test_overrides_round_trip_any_value(lr, epochs, clip):
+    cfg = apply_overrides(TrainConfig(), [f"lr={lr!r}", f"epochs={epochs}", f"clip_norm={clip}"])
+    assert (cfg.lr, cfg.epochs, cfg.clip_norm) == (lr, epochs, clip)

@@ -307,3 +307,31 @@ def test_move_to_device_containers():
     assert isinstance(moved["p"], Pair) and isinstance(moved["d"], Batch)
     assert moved["d"].n == 3 and moved["s"] == "k"
     assert torch.equal(moved["p"].b[0], torch.zeros(2))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_train_checkpoint_and_exact_resume(tmp_path):
+    from rnnlab.training import load_model
+
+    data = ShuffledBatches()  # shuffled on the CPU RNG; dropout draws from the CUDA RNG
+
+    def cfg(max_steps=None):
+        return quiet(
+            optimizer="adam",
+            lr=0.01,
+            epochs=3,
+            device="cuda",
+            deterministic=True,
+            max_steps=max_steps,
+        )
+
+    full = Trainer(regressor(dropout=0.3), cfg(), run_dir=tmp_path / "a")
+    full.fit(data, data)
+    assert next(full.model.parameters()).is_cuda
+    Trainer(regressor(dropout=0.3), cfg(len(data)), run_dir=tmp_path / "b").fit(data, data)
+    resumed = Trainer(regressor(dropout=0.3), cfg(), run_dir=tmp_path / "b")
+    resumed.fit(data, data, resume_from=tmp_path / "b" / "checkpoints" / "last")
+    for key, value in _params(full.model).items():
+        torch.testing.assert_close(_params(resumed.model)[key], value, rtol=0, atol=0)
+    model, _, _ = load_model(tmp_path / "a" / "checkpoints" / "last", device="cuda")
+    assert next(model.parameters()).is_cuda

@@ -31,6 +31,7 @@ __all__ = [
     "initial_gradient_norms",
     "clipping_experiment",
     "CLIP_MODES",
+    "finding",
 ]
 
 CLIP_MODES = ("none", "norm", "value")
@@ -44,8 +45,9 @@ class NonFiniteError(RuntimeError):
         self.step, self.where = step, where
 
 
-def check_finite(step: int, loss: torch.Tensor | None = None, model: nn.Module | None = None,
-                 what: str = "grad") -> None:  # fmt: skip
+def check_finite(
+    step: int, loss: torch.Tensor | None = None, model: nn.Module | None = None, what: str = "grad"
+) -> None:
     """Raise ``NonFiniteError`` if the loss, or the model's gradients (what="grad") or
     parameters (what="param"), hold a NaN or inf."""
     if loss is not None and not torch.isfinite(loss).all():
@@ -126,9 +128,16 @@ def train_with_clipping(
             nonfinite = {"step": err.step, "where": err.where}
             break
         losses.append(loss.item())
-    result = {"mode": mode, "threshold": threshold, "losses": losses, "grad_norms": norms,
-              "nonfinite": nonfinite}  # fmt: skip
-    result["final_loss"] = (sum(losses[-10:]) / len(losses[-10:])) if nonfinite is None else math.nan
+    result = {
+        "mode": mode,
+        "threshold": threshold,
+        "losses": losses,
+        "grad_norms": norms,
+        "nonfinite": nonfinite,
+    }
+    result["final_loss"] = (
+        (sum(losses[-10:]) / len(losses[-10:])) if nonfinite is None else math.nan
+    )
     with torch.no_grad():
         x, y = TASKS[task].sample(200, seq_len, gen)
         out = model(x)
@@ -139,9 +148,15 @@ def train_with_clipping(
 
 
 def initial_gradient_norms(
-    lengths: tuple[int, ...], *, task: str = "adding", hidden_size: int = 32, radius: float = 3.0,
-    nonlinearity: str = "tanh", batch_size: int = 32, seed: int = 0,
-) -> list[dict]:  # fmt: skip
+    lengths: tuple[int, ...],
+    *,
+    task: str = "adding",
+    hidden_size: int = 32,
+    radius: float = 3.0,
+    nonlinearity: str = "tanh",
+    batch_size: int = 32,
+    seed: int = 0,
+) -> list[dict]:
     """The global gradient norm at initialisation for each sequence length."""
     out = []
     for T in lengths:
@@ -165,9 +180,33 @@ def clipping_experiment(
 
     Returns: {"config", "init_norms": [{seq_len, grad_norm}], "runs": [train_with_clipping]}.
     """
-    shared = {k: train_kwargs[k] for k in ("task", "hidden_size", "radius", "nonlinearity")
-              if k in train_kwargs}  # fmt: skip
+    shared = {
+        k: train_kwargs[k]
+        for k in ("task", "hidden_size", "radius", "nonlinearity")
+        if k in train_kwargs
+    }
     init = initial_gradient_norms(lengths, seed=seed, **shared)
     runs = [train_with_clipping(m, seed=seed, **train_kwargs) for m in modes]
     config = {"modes": list(modes), "lengths": list(lengths), "seed": seed, **train_kwargs}
     return {"config": config, "init_norms": init, "runs": runs}
+
+
+def finding(result: dict) -> str:
+    """One sentence stating what ``clipping_experiment`` measured."""
+    init = result["init_norms"]
+    parts = []
+    for run in result["runs"]:
+        if run["nonfinite"]:
+            nf = run["nonfinite"]
+            parts.append(f"{run['mode']}: stopped at step {nf['step']} (non-finite {nf['where']})")
+        else:
+            parts.append(
+                f"{run['mode']}: eval loss {run['eval_loss']:.3g} after {len(run['losses'])} steps"
+            )
+    first, last = init[0], init[-1]
+    return (
+        f"At initialisation the gradient norm grows from {first['grad_norm']:.3g} at "
+        f"T={first['seq_len']} to {last['grad_norm']:.3g} at T={last['seq_len']}; training: "
+        + "; ".join(parts)
+        + "."
+    )

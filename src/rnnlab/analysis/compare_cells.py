@@ -23,7 +23,13 @@ from torch import nn
 from rnnlab.analysis.models import CELLS, SequenceModel
 from rnnlab.analysis.tasks import TASKS, generator
 
-__all__ = ["saved_tensor_bytes", "train_cell", "compare_cells", "markdown_table"]
+__all__ = [
+    "saved_tensor_bytes",
+    "train_cell",
+    "compare_cells_experiment",
+    "markdown_table",
+    "finding",
+]
 
 
 def saved_tensor_bytes(fn) -> tuple[object, int]:
@@ -105,11 +111,13 @@ def train_cell(
         "parameters": sum(p.numel() for p in model.parameters()),
         "seconds_per_epoch": sorted(seconds)[len(seconds) // 2],  # median
         "saved_bytes": saved,
-        "cuda_peak_bytes": torch.cuda.max_memory_allocated(device) if device.startswith("cuda") else None,
+        "cuda_peak_bytes": torch.cuda.max_memory_allocated(device)
+        if device.startswith("cuda")
+        else None,
     }
 
 
-def compare_cells(
+def compare_cells_experiment(
     tasks: dict[str, int] | None = None,
     cells: tuple[str, ...] = CELLS,
     *,
@@ -120,7 +128,7 @@ def compare_cells(
 
     Returns: {"config": {...}, "results": [train_cell results]}.
     """
-    tasks = tasks or {"copy": 30, "adding": 50}
+    tasks = tasks or {"copy": 20, "adding": 50, "mean_sign": 100}
     results = []
     for task, seq_len in tasks.items():
         if task not in TASKS:
@@ -137,7 +145,8 @@ def compare_cells(
 def markdown_table(results: list[dict]) -> str:
     """The comparison as a Markdown table, one row per (task, cell)."""
     lines = [
-        "| task | T | cell | final accuracy | final loss | parameters | s / epoch | saved for backward |",
+        "| task | T | cell | final accuracy | final loss | parameters | s / epoch "
+        "| saved for backward |",
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
@@ -147,3 +156,23 @@ def markdown_table(results: list[dict]) -> str:
             f"| {r['saved_bytes'] / 1024:.0f} KiB |"
         )
     return "\n".join(lines)
+
+
+def finding(result: dict) -> str:
+    """One sentence stating what ``compare_cells_experiment`` measured."""
+    parts = []
+    for task in dict.fromkeys(r["task"] for r in result["results"]):
+        rows = [r for r in result["results"] if r["task"] == task]
+        best = max(rows, key=lambda r: (r["final_accuracy"], -r["final_loss"]))
+        accs = ", ".join(f"{r['cell'].upper()} {r['final_accuracy']:.2f}" for r in rows)
+        if rows[0]["chance"] == rows[0]["chance"]:  # not NaN: classification
+            accs += f"; chance {rows[0]['chance']:.2f}"
+        parts.append(f"on {task} (T={rows[0]['seq_len']}) {best['cell'].upper()} did best ({accs})")
+    rows = result["results"]
+    fast = min(rows, key=lambda r: r["seconds_per_epoch"])
+    return (
+        "Measured here: "
+        + "; ".join(parts)
+        + f"; fastest epoch: {fast['cell'].upper()} on {fast['task']}"
+        + f" ({fast['seconds_per_epoch']:.3f} s)."
+    )

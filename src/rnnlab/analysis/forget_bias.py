@@ -18,32 +18,10 @@ import statistics
 import torch
 from torch import Tensor, nn
 
+from rnnlab.analysis.models import make_layer
 from rnnlab.analysis.tasks import first_token_copy, generator
 
-__all__ = ["LSTMClassifier", "make_lstm", "train_and_evaluate", "forget_bias_experiment"]
-
-
-def make_lstm(input_size: int, hidden_size: int, forget_bias: float | None = None) -> nn.Module:
-    """A single-layer, batch-first LSTM whose forget-gate bias sums to ``forget_bias``.
-
-    Uses ``rnnlab.nn.LSTM`` (its ``forget_bias=`` argument) when it is available, else
-    ``torch.nn.LSTM`` with the same initialisation done here: in torch's layout the
-    forget gate's bias is ``bias_ih[H:2H] + bias_hh[H:2H]``; we set the first to
-    ``forget_bias`` and the second to 0. ``forget_bias=None`` keeps the default init.
-    """
-    try:
-        from rnnlab.nn.recurrent import LSTM
-    except ImportError:
-        LSTM = None
-    if LSTM is not None:
-        return LSTM(input_size, hidden_size, batch_first=True, forget_bias=forget_bias)
-    lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
-    if forget_bias is not None:
-        H = hidden_size
-        with torch.no_grad():
-            lstm.bias_ih_l0[H : 2 * H].fill_(forget_bias)
-            lstm.bias_hh_l0[H : 2 * H].zero_()
-    return lstm
+__all__ = ["LSTMClassifier", "train_and_evaluate", "forget_bias_experiment", "finding"]
 
 
 class LSTMClassifier(nn.Module):
@@ -52,7 +30,9 @@ class LSTMClassifier(nn.Module):
     Args:
         vocab_size: V, the number of token ids; also the number of classes unless given.
         hidden_size: H.
-        forget_bias: the forget gate's initial bias (see ``make_lstm``).
+        forget_bias: the forget gate's initial bias (``rnnlab.nn.LSTM``'s ``forget_bias``:
+            the forget slice of bias_ih is set to it, that of bias_hh to 0); None keeps
+            torch's default initialisation.
         embedding_dim: E (default H).
         num_classes: C (default V).
     """
@@ -68,7 +48,7 @@ class LSTMClassifier(nn.Module):
         super().__init__()
         E = embedding_dim or hidden_size
         self.embedding = nn.Embedding(vocab_size, E)
-        self.lstm = make_lstm(E, hidden_size, forget_bias)
+        self.lstm = make_layer("lstm", E, hidden_size, forget_bias=forget_bias)
         self.head = nn.Linear(hidden_size, num_classes or vocab_size)
 
     def forward(self, tokens: Tensor) -> Tensor:
@@ -135,7 +115,10 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 
 def _curve_stats(curves: list[list[float]]) -> dict[str, list[float]]:
     cols = list(zip(*curves))
-    return {"mean": [statistics.fmean(c) for c in cols], "std": [_mean_std(list(c))[1] for c in cols]}
+    return {
+        "mean": [statistics.fmean(c) for c in cols],
+        "std": [_mean_std(list(c))[1] for c in cols],
+    }
 
 
 def forget_bias_experiment(
@@ -166,18 +149,64 @@ def forget_bias_experiment(
             for seed in seeds:
                 losses, accs = train_and_evaluate(fb, seq_len=seq_len, seed=seed, **train_kwargs)
                 final = statistics.fmean(accs[-4:])
-                group.append({"forget_bias": fb, "seq_len": seq_len, "seed": seed,
-                              "losses": losses, "accuracies": accs, "final_accuracy": final})
+                group.append(
+                    {
+                        "forget_bias": fb,
+                        "seq_len": seq_len,
+                        "seed": seed,
+                        "losses": losses,
+                        "accuracies": accs,
+                        "final_accuracy": final,
+                    }
+                )
                 if progress is not None:
                     progress(f"forget_bias={fb} seq_len={seq_len} seed={seed}: acc {final:.3f}")
             runs.extend(group)
             mean, std = _mean_std([r["final_accuracy"] for r in group])
             loss_curve = _curve_stats([r["losses"] for r in group])
             acc_curve = _curve_stats([r["accuracies"] for r in group])
-            summary.append({
-                "forget_bias": fb, "seq_len": seq_len,
-                "final_accuracy_mean": mean, "final_accuracy_std": std,
-                "loss_mean": loss_curve["mean"], "loss_std": loss_curve["std"],
-                "accuracy_mean": acc_curve["mean"], "accuracy_std": acc_curve["std"],
-            })  # fmt: skip
+            summary.append(
+                {
+                    "forget_bias": fb,
+                    "seq_len": seq_len,
+                    "final_accuracy_mean": mean,
+                    "final_accuracy_std": std,
+                    "loss_mean": loss_curve["mean"],
+                    "loss_std": loss_curve["std"],
+                    "accuracy_mean": acc_curve["mean"],
+                    "accuracy_std": acc_curve["std"],
+                }
+            )
     return {"runs": runs, "summary": summary}
+
+
+def finding(result: dict) -> str:
+    """One sentence stating what ``forget_bias_experiment`` measured (computed, not canned)."""
+    summary = result["summary"]
+    biases = sorted({s["forget_bias"] for s in summary})
+    lo, hi = biases[0], biases[-1]
+    by = {(s["forget_bias"], s["seq_len"]): s for s in summary}
+    lengths = sorted({s["seq_len"] for s in summary})
+    gaps = {T: by[hi, T]["final_accuracy_mean"] - by[lo, T]["final_accuracy_mean"] for T in lengths}
+    parts = []
+    for T in lengths:
+        a, b = by[hi, T], by[lo, T]
+        noise = a["final_accuracy_std"] + b["final_accuracy_std"]
+        verdict = (
+            "higher than"
+            if gaps[T] > noise
+            else "lower than"
+            if gaps[T] < -noise
+            else "within the seed spread of"
+        )
+        parts.append(
+            f"T={T}: {a['final_accuracy_mean']:.2f}±{a['final_accuracy_std']:.2f} "
+            f"({verdict} {b['final_accuracy_mean']:.2f}±{b['final_accuracy_std']:.2f})"
+        )
+    n_seeds = len({r["seed"] for r in result["runs"]})
+    T_max = max(gaps, key=lambda T: abs(gaps[T]))
+    return (
+        f"Final first-token-copy accuracy with forget bias {hi:g} vs {lo:g} over {n_seeds} seeds: "
+        + "; ".join(parts)
+        + f"; the largest gap is {gaps[T_max]:+.2f} at T={T_max}."
+    )

@@ -27,8 +27,6 @@ __all__ = [
     "record_gru",
     "record_rnn",
     "saturation",
-    "gradient_norms",
-    "GradientNormRecorder",
 ]
 
 TANH_GATES = ("g", "n")
@@ -48,7 +46,9 @@ def record_gates(layer: torch.nn.Module, x: Tensor, hx=None) -> list[dict[str, T
         input's time order (also for the reverse direction).
     """
     steps = unroll(layer, x, hx)
-    return [{name: torch.stack([s[name] for s in record]) for name in record[0]} for record in steps]
+    return [
+        {name: torch.stack([s[name] for s in record]) for name in record[0]} for record in steps
+    ]
 
 
 def _record_family(layer, x, hx, family: str) -> list[dict[str, Tensor]]:
@@ -94,41 +94,3 @@ def saturation(
         lo, hi = (v < lo_thr).float().mean().item(), (v > high).float().mean().item()
         out[name] = {"low": lo, "high": hi, "saturated": lo + hi, "mean": v.mean().item()}
     return out
-
-
-def gradient_norms(model: torch.nn.Module) -> dict[str, float]:
-    """L2 norm of each parameter's gradient and of all of them together ("total").
-
-    Parameters without a gradient are left out. A non-finite norm is reported as is.
-    """
-    norms = {
-        name: p.grad.detach().norm().item()
-        for name, p in model.named_parameters()
-        if p.grad is not None
-    }
-    norms["total"] = float(sum(v * v for v in norms.values()) ** 0.5)
-    return norms
-
-
-class GradientNormRecorder:
-    """Records parameter gradient norms after every backward pass (see ``gradient_norms``).
-
-    ``history`` is a list of ``{"step": n, "total": ..., name: ...}`` dicts, one per
-    training step. Call ``recorder(model, step)`` after ``loss.backward()`` in any loop;
-    ``rnnlab.analysis.callbacks.GradientNormCallback`` wraps it for the Trainer.
-    """
-
-    def __init__(self, every: int = 1, parameters: tuple[str, ...] | None = None):
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
-        self.every = every
-        self.parameters = parameters
-        self.history: list[dict[str, float]] = []
-
-    def __call__(self, model: torch.nn.Module, step: int) -> None:
-        if step % self.every:
-            return
-        norms = gradient_norms(model)
-        if self.parameters is not None:
-            norms = {k: v for k, v in norms.items() if k == "total" or k in self.parameters}
-        self.history.append({"step": step, **norms})

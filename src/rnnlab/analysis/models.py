@@ -34,9 +34,13 @@ def make_layer(
     from rnnlab.nn.recurrent import GRU, LSTM, RNN
 
     if cell == "rnn":
-        return RNN(input_size, hidden_size, nonlinearity=nonlinearity, batch_first=batch_first, **kwargs)
+        return RNN(
+            input_size, hidden_size, nonlinearity=nonlinearity, batch_first=batch_first, **kwargs
+        )
     if cell == "lstm":
-        return LSTM(input_size, hidden_size, batch_first=batch_first, forget_bias=forget_bias, **kwargs)
+        return LSTM(
+            input_size, hidden_size, batch_first=batch_first, forget_bias=forget_bias, **kwargs
+        )
     if cell == "gru":
         return GRU(input_size, hidden_size, batch_first=batch_first, **kwargs)
     raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")

@@ -3,13 +3,14 @@
 Each generator draws a batch from a ``torch.Generator`` (same seed, same batch) and
 returns ``(x, y)``:
 
-    task              x                              y                       needs
-    first_token_copy  (B, T) tokens in [0, V)        (B,) = x[:, 0]          keep 1 token for T steps
-    delayed_recall    (B, T) tokens in [0, V)        (B,) = x[:, T-1-delay]  keep a token `delay` steps
-    parity            (B, T) bits in {0, 1}          (B,) = sum(x) mod 2     combine every step
-    mean_sign         (B, T, 1) reals ~ N(0, 1)      (B,) = [mean(x) > 0]    integrate T values
-    adding            (B, T, 2): value ~ U(0, 1),    (B,) float = sum of the two  (regression)
-                      marker 1 at two positions      marked values           (Hochreiter & Schmidhuber 1997)
+    task              x                          y                        needs
+    first_token_copy  (B, T) tokens in [0, V)    (B,) = x[:, 0]           1 token over T steps
+    delayed_recall    (B, T) tokens in [0, V)    (B,) = x[:, T-1-delay]   1 token over `delay` steps
+    parity            (B, T) bits in {0, 1}      (B,) = sum(x) mod 2      every step combined
+    mean_sign         (B, T, 1) reals ~ N(0, 1)  (B,) = [mean(x) > 0]     T values integrated
+    adding            (B, T, 2): value ~ U(0,1)  (B,) float: the sum of   2 values over ~T/2 steps
+                      and a marker (1 at two     the two marked values    (Hochreiter &
+                      positions)                 (regression)             Schmidhuber 1997)
 
 ``TASKS`` describes them uniformly (input kind and size, classes) so that the
 experiments can build one model per task and cell.

@@ -51,7 +51,7 @@ class LayerSpec:
 
     @property
     def family(self) -> str:
-        """"LSTM", "GRU" or "RNN"."""
+        """ "LSTM", "GRU" or "RNN"."""
         return "RNN" if self.mode.startswith("RNN") else self.mode
 
 
@@ -106,7 +106,9 @@ def _step(spec: LayerSpec, p, xw_t: Tensor, h: Tensor, c: Tensor | None, cut_h: 
     """One step from the input projection xw_t (B, G*H). Returns the step's tensors (B, H)."""
     h_in = h.detach() if cut_h else h  # cut_h: the state no longer feeds the gates
     if spec.family == "LSTM":
-        h_t, c_t, (i, f, g, o) = RF.lstm_pointwise(xw_t + F.linear(h_in, p["weight_hh"], p["bias_hh"]), c)
+        h_t, c_t, (i, f, g, o) = RF.lstm_pointwise(
+            xw_t + F.linear(h_in, p["weight_hh"], p["bias_hh"]), c
+        )
         if p["weight_hr"] is not None:
             h_t = F.linear(h_t, p["weight_hr"])  # (B, H) -> (B, P)
         return {"h": h_t, "c": c_t, "i": i, "f": f, "g": g, "o": o}

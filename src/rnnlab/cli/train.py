@@ -22,8 +22,14 @@ from typing import Any
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """Options every training task shares."""
     p.add_argument("--config", help="named config (e.g. ptb-small) or a TOML file")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set train.lr=0.5 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.lr=0.5 (repeatable)",
+    )
     p.add_argument("--data-dir", help="datasets folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)")
     p.add_argument("--out", help="run directory (default: runs/<config or dataset>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -101,6 +107,7 @@ def write_metrics(path: str | None, metrics: dict[str, Any]) -> None:
 
 def _run_lm(args: argparse.Namespace) -> int:
     from rnnlab.models.lm_training import LMRunConfig, config_path, train_lm
+    from rnnlab.training.checkpoint import CheckpointError
     from rnnlab.training.config import ConfigError, load_config
 
     try:
@@ -113,7 +120,7 @@ def _run_lm(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / Path(name).stem
     try:
         result = train_lm(cfg, out, data_dir=args.data_dir, resume=args.resume)
-    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+    except (CheckpointError, FileExistsError, FileNotFoundError, ValueError) as exc:
         print(f"rnnlab train lm: {exc}", file=sys.stderr)
         return 2
     metrics = flat_metrics(result)
@@ -141,7 +148,9 @@ TASKS = {
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a model", description=__doc__,
+        "train",
+        help="train a model",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tasks = parser.add_subparsers(dest="task", metavar="TASK")

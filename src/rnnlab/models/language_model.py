@@ -1,6 +1,7 @@
 """A recurrent language model: embedding -> recurrent stack -> dropout -> linear decoder.
 
-    tokens (T, B) ─ embed ─▶ (T, B, E) ─ RNN/LSTM/GRU x L ─▶ (T, B, H) ─ dropout ─ decoder ─▶ logits (T, B, V)
+    tokens (T, B) ─ embed ─▶ (T, B, E) ─ RNN/LSTM/GRU x L ─▶ (T, B, P)
+                  ─ dropout ─ decoder ─▶ logits (T, B, V)
 
 Trained with stateful truncated backpropagation through time: the recurrent state at the
 end of one window (``rnnlab.text.lm_batching``) is carried into the next and cut from the
@@ -101,10 +102,16 @@ class LMConfig:
         if self.proj_size and (self.cell != "lstm" or self.proj_size >= self.hidden_size):
             errors.append(
                 f"proj_size needs cell='lstm' and proj_size < hidden_size, got "
-                f"proj_size={self.proj_size} with cell={self.cell!r}, hidden_size={self.hidden_size}"
+                f"proj_size={self.proj_size} with cell={self.cell!r}, "
+                f"hidden_size={self.hidden_size}"
             )
-        for name in ("dropout", "dropout_input", "dropout_hidden", "embedding_dropout",
-                     "weight_drop"):
+        for name in (
+            "dropout",
+            "dropout_input",
+            "dropout_hidden",
+            "embedding_dropout",
+            "weight_drop",
+        ):
             p = getattr(self, name)
             if p is not None and not 0.0 <= p < 1.0:
                 errors.append(f"{name} must be in [0, 1), got {p}")
@@ -146,7 +153,10 @@ def _make_layer(cfg: LMConfig, input_size: int, num_layers: int, dropout: float)
     )
     if cfg.cell == "lstm":
         return LSTM(
-            input_size, cfg.hidden_size, proj_size=cfg.proj_size, forget_bias=cfg.forget_bias,
+            input_size,
+            cfg.hidden_size,
+            proj_size=cfg.proj_size,
+            forget_bias=cfg.forget_bias,
             **common,
         )
     if cfg.cell == "gru":
@@ -245,8 +255,13 @@ class LanguageModel(nn.Module):
 
     # ---- state ---------------------------------------------------------------------
 
-    def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
-        """Zero state: LSTM (h (L, B, P), c (L, B, H)); RNN / GRU h (L, B, H)."""
+    def initial_state(
+        self, batch_size: int | None, device: torch.device | str | None = None
+    ) -> State:
+        """Zero state: LSTM (h (L, B, P), c (L, B, H)); RNN / GRU h (L, B, H).
+        None when ``batch_size`` is unknown (``forward`` then starts from zeros)."""
+        if batch_size is None:
+            return None
         cfg = self.config
         ref = self.decoder.weight
         kw = dict(device=device if device is not None else ref.device, dtype=ref.dtype)

@@ -56,6 +56,7 @@ class LMDataConfig:
         min_freq: words seen fewer times in train map to ``<UNK>``.
         max_vocab: keep only this many most frequent tokens (None = all).
         max_train_tokens: use only the first N training tokens (smoke runs; None = all).
+        max_eval_tokens: use only the first N validation and test tokens (None = all).
         hmm_seed, hmm_train_tokens, hmm_eval_tokens: the embedded corpus's seed and sizes.
     """
 
@@ -68,6 +69,7 @@ class LMDataConfig:
     min_freq: int = 1
     max_vocab: int | None = None
     max_train_tokens: int | None = None
+    max_eval_tokens: int | None = None
     hmm_seed: int = 0
     hmm_train_tokens: int = 400_000
     hmm_eval_tokens: int = 40_000
@@ -117,7 +119,9 @@ class LMCorpus:
 
 def _split_lines(lines: list[str], where: str) -> dict[str, list[str]]:
     if len(lines) < 3:
-        raise ValueError(f"{where}: need at least 3 non-empty lines (train/valid/test), got {len(lines)}")
+        raise ValueError(
+            f"{where}: need at least 3 non-empty lines (train/valid/test), got {len(lines)}"
+        )
     n_eval = max(1, len(lines) // 20)
     return {
         "train": lines[: len(lines) - 2 * n_eval],
@@ -143,8 +147,9 @@ def load_lm_corpus(cfg: LMDataConfig, data_dir: str | Path | None = None) -> LMC
     if cfg.dataset == "hmm":
         from rnnlab.text.hmm import hmm_corpus
 
-        corpus = hmm_corpus(cfg.hmm_seed, cfg.hmm_train_tokens, cfg.hmm_eval_tokens,
-                            cfg.hmm_eval_tokens)
+        corpus = hmm_corpus(
+            cfg.hmm_seed, cfg.hmm_train_tokens, cfg.hmm_eval_tokens, cfg.hmm_eval_tokens
+        )
         if cfg.char:
             raise ConfigError("the embedded hmm corpus is word-level; drop --char")
         splits = {"train": corpus.train, "valid": corpus.valid, "test": corpus.test}
@@ -158,7 +163,9 @@ def load_lm_corpus(cfg: LMDataConfig, data_dir: str | Path | None = None) -> LMC
         lines = [line for line in text.splitlines() if line.strip()]
         if not lines:
             raise ValueError(f"{path}: the corpus is empty (no non-blank lines)")
-        splits = {k: _lines_to_tokens(v, cfg.char) for k, v in _split_lines(lines, str(path)).items()}
+        splits = {
+            k: _lines_to_tokens(v, cfg.char) for k, v in _split_lines(lines, str(path)).items()
+        }
     elif cfg.char:
         from rnnlab.text.datasets import resolve_dataset
 
@@ -173,6 +180,9 @@ def load_lm_corpus(cfg: LMDataConfig, data_dir: str | Path | None = None) -> LMC
         splits = lm_splits(cfg.dataset, data_dir)
     if cfg.max_train_tokens is not None:
         splits["train"] = splits["train"][: cfg.max_train_tokens]
+    if cfg.max_eval_tokens is not None:
+        for split in ("valid", "test"):
+            splits[split] = splits[split][: cfg.max_eval_tokens]
     for split in SPLITS:
         if not splits.get(split):
             raise ValueError(f"dataset {cfg.dataset!r}: the {split} split is empty")
@@ -284,10 +294,11 @@ def _train_lm(cfg, out, data_dir, resume, corpus, callbacks, log) -> dict[str, A
         f"tokens, vocabulary {len(vocab):,}; model {model_cfg.cell} {model_cfg.num_layers}x"
         f"{model_cfg.hidden_size}, {num_params:,} parameters"
     )
-    if out is not None:
+    if out is not None and not resume:  # a resumed run keeps the config it started with
         _write_json(out / "config.json", to_dict(cfg))
-    trainer = Trainer(model, cfg.train, run_dir=out, vocab=vocab, run_config=to_dict(cfg),
-                      callbacks=callbacks)
+    trainer = Trainer(
+        model, cfg.train, run_dir=out, vocab=vocab, run_config=to_dict(cfg), callbacks=callbacks
+    )
     resume_from = out / "checkpoints" / "last" if resume and out is not None else None
     result = trainer.fit(train, valid, resume_from=resume_from)
     if result.get("checkpoint_best"):
@@ -297,9 +308,14 @@ def _train_lm(cfg, out, data_dir, resume, corpus, callbacks, log) -> dict[str, A
         valid_m = trainer.evaluate(valid)
         test_m = trainer.evaluate(test)
     result.update(
-        valid_ppl=valid_m["ppl"], valid_loss=valid_m["loss"], test_ppl=test_m["ppl"],
-        test_loss=test_m["loss"], vocab_size=len(vocab), num_params=num_params,
-        total_wall_s=time.perf_counter() - t0, **corpus.info,
+        valid_ppl=valid_m["ppl"],
+        valid_loss=valid_m["loss"],
+        test_ppl=test_m["ppl"],
+        test_loss=test_m["loss"],
+        vocab_size=len(vocab),
+        num_params=num_params,
+        total_wall_s=time.perf_counter() - t0,
+        **corpus.info,
     )
     result["_model"], result["_vocab"], result["_corpus"] = trainer.model, vocab, corpus
     return result
@@ -341,11 +357,15 @@ def evaluate_lm(
         raise ValueError(f"{checkpoint} has no vocabulary (vocab.json)")
     run = run_config_of(saved)
     corpus = load_lm_corpus(run.data, data_dir)
-    batches = make_batches(corpus.splits[split], vocab, batch_size or run.data.eval_batch_size,
-                           run.data.bptt)
+    batches = make_batches(
+        corpus.splits[split], vocab, batch_size or run.data.eval_batch_size, run.data.bptt
+    )
     metrics = evaluate(model, batches, device=device)
-    out = {f"{split}_ppl": metrics["ppl"], f"{split}_loss": metrics["loss"],
-           "tokens": metrics["count"]}
+    out = {
+        f"{split}_ppl": metrics["ppl"],
+        f"{split}_loss": metrics["loss"],
+        "tokens": metrics["count"],
+    }
     if split == "test" and "optimal_ppl" in corpus.info:
         out["optimal_ppl"] = corpus.info["optimal_ppl"]
     if not math.isfinite(out[f"{split}_ppl"]):

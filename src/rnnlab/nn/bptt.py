@@ -103,24 +103,26 @@ def _bias_grad(dg: Tensor, b: Tensor | None) -> Tensor | None:
 
 
 def _lstm_forward(xw, h0, c0, w_hh, b_hh, mask):
-    """Returns out (T, B, H), gates (T, B, 4H) activated, c_all, tanh_c, h_all (T, B, H).
+    """Returns out (T, B, H), gates (T, B, 4H) with i, f, o activated (the g block holds
+    garbage), g_all = tanh(g) and c_all, tanh_c, h_all (T, B, H).
 
     h_all / c_all are the carried states after each step (equal to the new states
     where the mask is True).
     """
     T, B, G = xw.shape
     H = G // 4
-    gates = _plus_bias(xw, b_hh)  # (T, B, 4H); becomes the activated gates in place
-    i, f, g, o = gates.view(T, B, 4, H).unbind(2)  # 4 x (T, B, H) views
-    h_all, c_all, tanh_c = (xw.new_empty(T, B, H) for _ in range(3))
+    gates = _plus_bias(xw, b_hh)  # (T, B, 4H) pre-activations, then activated in place
+    i, f, g_pre, o = gates.view(T, B, 4, H).unbind(2)  # 4 x (T, B, H) views
+    g_all, h_all, c_all, tanh_c = (xw.new_empty(T, B, H) for _ in range(4))
     w_t = _right_operand(w_hh)  # (H, 4H)
     h, c = h0, c0
-    rows = _steps(gates, gates[..., : 2 * H], i, f, g, o, c_all, tanh_c, h_all, _step_mask(mask))
-    for a, a_if, i_t, f_t, g_t, o_t, c_new, tc, h_new, m in rows:
-        a.addmm_(h, w_t)  # pre-activations xw_t + b + h W^T
-        a_if.sigmoid_()  # i, f
-        g_t.tanh_()
-        o_t.sigmoid_()
+    rows = _steps(gates, i, f, g_pre, o, g_all, c_all, tanh_c, h_all, _step_mask(mask))
+    for a, i_t, f_t, g_pre_t, o_t, g_t, c_new, tc, h_new, m in rows:
+        a.addmm_(h, w_t)  # xw_t + b + h W^T
+        # tanh of the g block into its own contiguous buffer, then one sigmoid over the
+        # whole row (the g block's sigmoid is unused): two ops instead of three strided.
+        torch.tanh(g_pre_t, out=g_t)
+        a.sigmoid_()
         torch.mul(f_t, c, out=c_new).addcmul_(i_t, g_t)  # c_t = f c_{t-1} + i g
         torch.tanh(c_new, out=tc)
         torch.mul(o_t, tc, out=h_new)  # h_t = o tanh(c_t)
@@ -129,23 +131,23 @@ def _lstm_forward(xw, h0, c0, w_hh, b_hh, mask):
             torch.where(m, h_new, h, out=h_new)
         h, c = h_new, c_new
     out = h_all if mask is None else h_all * mask.unsqueeze(-1)
-    return out, gates, c_all, tanh_c, h_all
+    return out, gates, g_all, c_all, tanh_c, h_all
 
 
 class _LSTMScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xw, h0, c0, w_hh, b_hh, mask):
-        out, gates, c_all, tanh_c, h_all = _lstm_forward(xw, h0, c0, w_hh, b_hh, mask)
-        ctx.save_for_backward(h0, c0, w_hh, b_hh, mask, gates, c_all, tanh_c, h_all)
+        out, gates, g, c_all, tanh_c, h_all = _lstm_forward(xw, h0, c0, w_hh, b_hh, mask)
+        ctx.save_for_backward(h0, c0, w_hh, b_hh, mask, gates, g, c_all, tanh_c, h_all)
         return out, h_all[-1].clone(), c_all[-1].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_out, d_hT, d_cT):
-        h0, c0, w_hh, b_hh, mask, gates, c_all, tanh_c, h_all = ctx.saved_tensors
+        h0, c0, w_hh, b_hh, mask, gates, g, c_all, tanh_c, h_all = ctx.saved_tensors
         T, B, G = gates.shape
         H = G // 4
-        i, f, g, o = gates.split(H, dim=2)  # 4 x (T, B, H)
+        i, f, _, o = gates.split(H, dim=2)  # 4 x (T, B, H); g is saved apart
         # dL/d(pre-activation) = K * [dc~, dc~, dc~, dh] with dc~ = dc + dh * o (1 - tanh^2 c)
         K = torch.cat(
             [
@@ -439,7 +441,7 @@ def rnn_scan_bptt(xw, h0, w_hh, b_hh=None, nonlinearity="tanh", mask=None):
 @torch.no_grad()
 def lstm_scan_forward(xw, h0, c0, w_hh, b_hh=None, mask=None):
     """Inference-only LSTM scan (no graph, no saved state); same returns as lstm_scan."""
-    out, _, c_all, _, h_all = _lstm_forward(xw, h0, c0, w_hh, b_hh, mask)
+    out, *_, c_all, _, h_all = _lstm_forward(xw, h0, c0, w_hh, b_hh, mask)
     return out, h_all[-1].clone(), c_all[-1].clone()
 
 

@@ -45,7 +45,7 @@ __all__ = ["LMBatch", "LMBatches", "batchify", "encode_stream", "char_stream"]
 
 
 class LMBatch(NamedTuple):
-    """One window: ``inputs`` and ``targets`` both (T, B) int64; targets are inputs shifted by one."""
+    """One window: ``inputs`` and ``targets``, both (T, B) int64; targets = inputs shifted by 1."""
 
     inputs: Tensor
     targets: Tensor

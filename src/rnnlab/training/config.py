@@ -336,7 +336,9 @@ class TrainConfig:
         gamma: multiplicative decay factor ("step", "plateau"); 0.25 divides by 4.
         patience: "plateau": epochs without improvement tolerated before decaying.
         min_lr: lower bound on the learning rate (all schedules).
-        epochs: number of epochs; max_steps stops earlier after that many optimizer steps.
+        epochs: number of epochs; max_steps stops earlier after that many optimizer steps
+            (the epoch in which it is reached ends there and is validated and checkpointed
+            as complete: for smoke tests and benchmarks).
         early_stopping_patience: stop after this many epochs without improvement (None = off).
         monitor, monitor_mode: the validation metric (from ``model.summarize``) that selects
             the best checkpoint, drives "plateau" and early stopping; "min" or "max".

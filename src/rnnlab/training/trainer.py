@@ -77,6 +77,7 @@ from rnnlab.training.evaluation import (
     resolve_device,
     summarize_totals,
 )
+from rnnlab.training.gradients import clip_gradients, nonfinite_gradients
 from rnnlab.training.metrics import JSONLLogger, Throughput, Totals
 from rnnlab.training.optim import build_optimizer, build_schedule
 from rnnlab.training.seeding import (
@@ -286,6 +287,8 @@ class Trainer:
         )
         self._batches_done = skip
         hit_max_steps = False
+        speed = Throughput()  # this epoch; self._speed: the whole fit
+        speed.start()
         self._speed.start()
         try:
             for index, batch in enumerate(itertools.islice(iter(data), skip, None), start=skip):
@@ -295,26 +298,28 @@ class Trainer:
                 self._batches_done = index + 1
                 totals.add(info.loss, out.count, out.sums)
                 interval.add(info.loss, out.count, out.sums)
+                speed.add(out.count)
                 self._speed.add(out.count)
                 for cb in self.callbacks:
                     cb.on_step_end(self, info)
                 bar.update(1)
                 if cfg.progress and self.step % 10 == 0:
                     m = summarize_totals(model, totals)
-                    bar.set_postfix(_short(m, self._speed.rate), refresh=False)
+                    bar.set_postfix(_short(m, speed.rate), refresh=False)
                 if cfg.log_interval and self.step % cfg.log_interval == 0:
-                    m = {**summarize_totals(model, interval), "tokens_per_s": self._speed.rate}
+                    m = {**summarize_totals(model, interval), "tokens_per_s": speed.rate}
                     self._log("train_interval", m, epoch, self.lr)
                     interval = Totals()
                 if cfg.max_steps is not None and self.step >= cfg.max_steps:
                     hit_max_steps = True
                     break
         finally:
+            speed.stop()
             self._speed.stop()
             bar.close()
         if totals.count == 0 and skip == 0:
             raise ValueError("training data yielded no batches")
-        metrics = {**summarize_totals(model, totals), "tokens_per_s": self._speed.rate}
+        metrics = {**summarize_totals(model, totals), "tokens_per_s": speed.rate}
         return metrics, hit_max_steps
 
     def _optimize(self, out: StepOutput, epoch: int, index: int) -> StepInfo:
@@ -337,29 +342,13 @@ class Trainer:
         (out.loss * scale if scale != 1.0 else out.loss).backward()
         for cb in self.callbacks:
             cb.on_after_backward(self, self.step + 1)
-        params = [p for p in self.model.parameters() if p.grad is not None]
-        grad_norm, clipped = None, False
-        if cfg.clip_norm is not None and cfg.clip_value is None:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm))
-            clipped = grad_norm > cfg.clip_norm
-        else:
-            if cfg.check_finite or cfg.clip_norm is not None or self.callbacks:
-                grad_norm = _total_norm(params)
-            if cfg.clip_value is not None:
-                torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
-            if cfg.clip_norm is not None:
-                clipped = (
-                    float(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)) > cfg.clip_norm
-                )
+        measure = cfg.check_finite or bool(self.callbacks)
+        grad_norm, clipped = clip_gradients(
+            self.model.parameters(), cfg.clip_value, cfg.clip_norm, measure
+        )
         if cfg.check_finite and grad_norm is not None and not math.isfinite(grad_norm):
-            bad = [
-                n
-                for n, p in self.model.named_parameters()
-                if p.grad is not None and not bool(torch.isfinite(p.grad).all())
-            ]
-            raise NonFiniteError(
-                f"non-finite gradient at {where} in {', '.join(bad)} (loss was {loss_value})"
-            )
+            bad = ", ".join(nonfinite_gradients(self.model))
+            raise NonFiniteError(f"non-finite gradient at {where} in {bad} (loss was {loss_value})")
         self.optimizer.step()
         self.step += 1
         return StepInfo(
@@ -497,14 +486,6 @@ class Trainer:
             str(ckdir / "last") if ckdir and (ckdir / "last").exists() else None
         )
         return result
-
-
-def _total_norm(params: list[torch.Tensor]) -> float:
-    """Global L2 norm of the parameters' gradients."""
-    if not params:
-        return 0.0
-    norms = torch.stack([torch.linalg.vector_norm(p.grad.detach()) for p in params])
-    return float(torch.linalg.vector_norm(norms))
 
 
 def _short(metrics: dict[str, float], rate: float) -> dict[str, str]:
