@@ -13,6 +13,18 @@ import pytest
 
 from rnnlab.cli import main
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """evaluate / generate run with torch's default threads: one is fastest on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 TINY_HMM = [
     "--set",
     "data.hmm_train_tokens=20000",
@@ -211,6 +223,8 @@ def test_empty_corpus_and_unknown_config_key_are_clear_errors(tmp_path, capsys):
     assert "unknown config key 'model.hiden_size'" in capsys.readouterr().err
     assert main(["train", "lm", "--config", "no-such-config"]) == 2
     assert "shipped configs" in capsys.readouterr().err
+    assert main(["train", "lm", "--hidden", "30", "--embed", "20", "--tie"]) == 2
+    assert "tie_weights needs embed_dim == the top layer's output size" in capsys.readouterr().err
 
 
 def test_character_level_model_on_a_text_file(tmp_path):

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from rnnlab.analysis.gradient_flow import (
-    float64_layer,
     cell_path_check,
     decay_rate,
     finding,
+    float64_layer,
     gradient_flow_experiment,
     jacobian_norms,
     matrix_power_norms,
@@ -88,8 +88,14 @@ def test_decay_rate_fits_geometric_sequence_and_skips_underflow():
 
 
 def test_experiment_is_seeded_and_finding_is_computed():
-    kw = dict(cells=("rnn", "lstm"), lengths=(10, 20), hidden_size=6, batch_size=2,
-              radii=(0.5, 3.0), radius_seq_len=20)  # fmt: skip
+    kw = dict(
+        cells=("rnn", "lstm"),
+        lengths=(10, 20),
+        hidden_size=6,
+        batch_size=2,
+        radii=(0.5, 3.0),
+        radius_seq_len=20,
+    )
     a, b = gradient_flow_experiment(**kw), gradient_flow_experiment(**kw)
     assert a == b
     text = finding(a)

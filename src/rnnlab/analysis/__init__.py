@@ -6,6 +6,7 @@ figures are drawn by ``rnnlab.plotting.analysis`` and the commands live in
     gates.py          record gates and states per step; saturation statistics
     gradient_flow.py  ||dL/dh_t||, ||dh_T/dh_t||, decay rates, LSTM cell-path check
     callbacks.py      GradientFlowCallback for the Trainer
+    inspection.py     gates and gradient flow of any model on one input (rnnlab inspect)
     tasks.py          seeded synthetic tasks (copy, recall, parity, mean sign, adding)
     forget_bias.py    LSTMClassifier, train_and_evaluate, the forget-bias experiment
     clipping.py       exploding gradients, norm vs value clipping, NaN/inf guard
@@ -41,6 +42,7 @@ _EXPORTS = {
     "compare_cells_experiment": "rnnlab.analysis.compare_cells",
     "markdown_table": "rnnlab.analysis.compare_cells",
     "SequenceModel": "rnnlab.analysis.models",
+    "inspect_input": "rnnlab.analysis.inspection",
 }
 
 __all__ = list(_EXPORTS)

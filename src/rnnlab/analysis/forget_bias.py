@@ -192,13 +192,12 @@ def finding(result: dict) -> str:
     for T in lengths:
         a, b = by[hi, T], by[lo, T]
         noise = a["final_accuracy_std"] + b["final_accuracy_std"]
-        verdict = (
-            "higher than"
-            if gaps[T] > noise
-            else "lower than"
-            if gaps[T] < -noise
-            else "within the seed spread of"
-        )
+        if gaps[T] == 0:
+            verdict = "equal to"
+        elif abs(gaps[T]) <= noise:
+            verdict = "within the seed spread of"
+        else:
+            verdict = "higher than" if gaps[T] > 0 else "lower than"
         parts.append(
             f"T={T}: {a['final_accuracy_mean']:.2f}±{a['final_accuracy_std']:.2f} "
             f"({verdict} {b['final_accuracy_mean']:.2f}±{b['final_accuracy_std']:.2f})"

@@ -264,7 +264,9 @@ def gradient_flow_experiment(
     }
     flow = []
     for cell in cells:
-        layer = float64_layer(cell, input_size, hidden_size, seed, forget_bias if cell == "lstm" else None)
+        layer = float64_layer(
+            cell, input_size, hidden_size, seed, forget_bias if cell == "lstm" else None
+        )
         for T in lengths:
             grads = state_gradient_norms(layer, inputs[T])
             jac = jacobian_norms(layer, inputs[T])

@@ -8,9 +8,9 @@ recurrence with the pure functions of ``rnnlab.nn.functional``. Tests check that
 replay reproduces the layer's own outputs, so what the instruments show is what runs.
 
 Works on ``torch.nn.RNN/LSTM/GRU`` and ``rnnlab.nn.RNN/LSTM/GRU`` (any depth, either
-direction, LSTM projections, the GRU's "original" variant). Variable lengths and
-inter-layer dropout are not replayed: the replay is the layer in eval mode on full-length
-sequences.
+direction, LSTM projections, the GRU's "original" variant). Variable lengths,
+inter-layer dropout and weight drop are not replayed: the replay is the layer in eval
+mode on full-length sequences.
 
     layer ─► layer_spec(layer)                        what kind of recurrence, what sizes
     x (T, B, D) ─► unroll(layer, x) ─► steps[k][t]    k = layer * D + direction (h_n's order),

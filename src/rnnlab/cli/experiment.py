@@ -1,6 +1,6 @@
 """`rnnlab experiment NAME`: the classic recurrent-network experiments, measured.
 
-    rnnlab experiment forget-bias    [--biases 0,1] [--seeds 3] [--seq-lens 10,20,30] ...
+    rnnlab experiment forget-bias    [--biases 0,1] [--seeds 3] [--seq-lens 5,10,20] ...
     rnnlab experiment gradient-flow  [--lengths 10,30,100,300,1000] [--hidden-size 32] ...
     rnnlab experiment clipping       [--radius 3] [--steps 300] ...
     rnnlab experiment compare-cells  [--tasks copy:20,adding:50] [--epochs 30] ...
@@ -67,7 +67,7 @@ def register(subparsers) -> None:
     q = common("forget-bias", "LSTM forget-gate bias 0 vs 1 on first-token copy")
     q.add_argument("--biases", type=_floats, default=(0.0, 1.0), help="comma list (default 0,1)")
     q.add_argument("--seeds", type=int, default=3, help="seeds per setting (default 3)")
-    q.add_argument("--seq-lens", type=_ints, default=(10, 20, 30), help="default 10,20,30")
+    q.add_argument("--seq-lens", type=_ints, default=(5, 10, 20), help="default 5,10,20")
     q.add_argument("--hidden-size", type=int, default=128)
     q.add_argument("--epochs", type=int, default=200)
     q.add_argument("--vocab-size", type=int, default=5)
@@ -77,6 +77,7 @@ def register(subparsers) -> None:
     q.add_argument("--hidden-size", type=int, default=32)
     q.add_argument("--forget-bias", type=float, default=1.0, help="LSTM forget bias (default 1)")
     q.add_argument("--radii", type=_floats, default=(0.5, 0.9, 1.0, 1.1, 1.5, 2.0, 3.0))
+    q.add_argument("--radius-seq-len", type=int, default=100, help="T of the radius sweep")
 
     q = common("clipping", "exploding gradients: no clipping vs norm vs value clipping")
     q.add_argument("--radius", type=float, default=3.0, help="spectral radius of W_hh")
@@ -84,6 +85,13 @@ def register(subparsers) -> None:
     q.add_argument("--steps", type=int, default=300)
     q.add_argument("--lr", type=float, default=0.1, help="SGD learning rate")
     q.add_argument("--task", default="adding")
+    q.add_argument("--hidden-size", type=int, default=32)
+    q.add_argument(
+        "--lengths",
+        type=_ints,
+        default=(5, 10, 20, 50, 100),
+        help="lengths of the gradient-norm-at-init sweep",
+    )
 
     q = common("compare-cells", "RNN vs LSTM vs GRU on long-range tasks")
     q.add_argument(
@@ -129,6 +137,7 @@ def _run_gradient_flow(args, out: Path):
         hidden_size=args.hidden_size,
         forget_bias=args.forget_bias,
         radii=args.radii,
+        radius_seq_len=args.radius_seq_len,
         seed=args.seed,
     )
     plots.plot_gradient_flow(result["flow"], out / "gradient_flow.png")
@@ -144,6 +153,8 @@ def _run_clipping(args, out: Path):
     from rnnlab.plotting import analysis as plots
 
     result = cl.clipping_experiment(
+        lengths=args.lengths,
+        hidden_size=args.hidden_size,
         seed=args.seed,
         radius=args.radius,
         seq_len=args.seq_len,

@@ -110,9 +110,12 @@ def _run_lm(args: argparse.Namespace) -> int:
     from rnnlab.training.checkpoint import CheckpointError
     from rnnlab.training.config import ConfigError, load_config
 
+    flags = flag_overrides(args, _LM_FLAGS)
+    if args.tie and args.hidden is not None and args.embed is None:
+        flags.append(f"model.embed_dim={args.hidden}")  # tying needs embed_dim == hidden
     try:
         path = config_path(args.config) if args.config else None
-        cfg = load_config(LMRunConfig, path, flag_overrides(args, _LM_FLAGS) + args.overrides)
+        cfg = load_config(LMRunConfig, path, flags + args.overrides)
     except ConfigError as exc:
         print(f"rnnlab train lm: {exc}", file=sys.stderr)
         return 2

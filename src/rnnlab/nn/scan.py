@@ -17,14 +17,13 @@ Two implementations of each scan, with the same signature:
 * ``*_scan_reference``: the plain loop below; autograd differentiates it. It is the
   definition, supports everything (higher-order gradients, LSTM projections) and is
   what the tests compare against.
-* ``rnnlab.nn.bptt``: the same arithmetic with in-place buffers and a hand-written
-  backward pass through time (several times fewer ops per step).
+* ``rnnlab.nn.bptt``: the same arithmetic with in-place ops into preallocated buffers
+  and a hand-written backward pass through time (about half the ops per step).
 
 The public ``rnn_scan``, ``lstm_scan`` and ``gru_scan`` dispatch: the hand BPTT when a
-gradient is needed, its graph-free forward when none is, the reference for an LSTM
-with a projection (``w_hr``) and whenever a higher-order gradient may be asked for
-(``torch.is_grad_enabled()`` inside a backward with ``create_graph``: call the
-reference directly there).
+gradient is needed, its graph-free forward when none is, and the reference for an LSTM
+with a projection (``w_hr``). The hand backward is itself not differentiable: for
+higher-order gradients (``create_graph=True``) call the ``*_reference`` scans.
 """
 
 from __future__ import annotations

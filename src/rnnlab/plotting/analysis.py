@@ -104,7 +104,8 @@ def plot_forget_bias_sweep(summary: list[dict], png) -> Path:
 
 
 def plot_gradient_flow(flow: list[dict], png, key: str = "dL_dh") -> Path:
-    """||dL/dh_t|| against t (log scale), one panel per cell, one line per length."""
+    """||dL/dh_t|| (log scale) against the distance T - t, one panel per cell, one line per
+    length: straight lines are exponential decay, their slope the fitted rate."""
     plt = _plt()
     cells = list(dict.fromkeys(e["cell"] for e in flow))
     fig, axes = plt.subplots(
@@ -114,11 +115,11 @@ def plot_gradient_flow(flow: list[dict], png, key: str = "dL_dh") -> Path:
         for e in (e for e in flow if e["cell"] == cell):
             values = [v if v > 0 else float("nan") for v in e[key]]
             ax.semilogy(
-                range(1, len(values) + 1),
+                range(len(values) - 1, -1, -1),  # distance T - t from the loss
                 values,
                 label=f"T={e['seq_len']} (x{e['decay']['rate']:.3f}/step)",
             )
-        ax.set(xscale="log", xlabel="step t", title=cell.upper())
+        ax.set(xlabel="distance T - t from the loss (steps)", title=cell.upper())
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("||dL/dh_t||  (loss at the last step)" if key == "dL_dh" else key)
     return _save(fig, png)

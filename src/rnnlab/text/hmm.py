@@ -251,7 +251,7 @@ def _grammar() -> dict[str, tuple[list[str], dict[str, float]]]:
 
 @lru_cache(maxsize=1)
 def default_hmm() -> HiddenMarkovModel:
-    """The quickstart's HMM: 29 states, about 330 English-like words plus ``<eos>``."""
+    """The quickstart's HMM: 29 states, 342 English-like words plus ``<eos>``."""
     g = _grammar()
     states = tuple(g)
     words: list[str] = []
