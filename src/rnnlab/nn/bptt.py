@@ -151,16 +151,14 @@ class _LSTMScan(torch.autograd.Function):
         T, B, G = gates.shape
         H = G // 4
         i, f, _, o = gates.split(H, dim=2)  # 4 x (T, B, H); g is saved apart
-        # dL/d(pre-activation) = K * [dc~, dc~, dc~, dh] with dc~ = dc + dh * o (1 - tanh^2 c)
-        K = torch.cat(
-            [
-                g * i * (1 - i),
-                _previous(c0, c_all) * f * (1 - f),
-                i * (1 - g * g),
-                tanh_c * o * (1 - o),
-            ],
-            dim=2,
-        )  # (T, B, 4H); becomes dG, the gradient of the pre-activations, in place
+        # dL/d(pre-activation) = K * [dc~, dc~, dc~, dh] with dc~ = dc + dh * o (1 - tanh^2 c).
+        # K (T, B, 4H) is written block by block and becomes dG in place.
+        K = torch.empty_like(gates)
+        k_i, k_f, k_g, k_o = K.split(H, dim=2)
+        torch.mul(g, i, out=k_i).mul_(1 - i)  # g i (1 - i)
+        torch.mul(_previous(c0, c_all), f, out=k_f).mul_(1 - f)  # c_{t-1} f (1 - f)
+        torch.mul(g, g, out=k_g).neg_().add_(1).mul_(i)  # i (1 - g^2)
+        torch.mul(tanh_c, o, out=k_o).mul_(1 - o)  # tanh(c_t) o (1 - o)
         o_coef = o * (1 - tanh_c * tanh_c)  # d h / d c through tanh: (T, B, H)
         f_carry, h_carry = f, None
         m, not_m = _float_mask(mask, gates)
@@ -286,21 +284,23 @@ class _GRUScan(torch.autograd.Function):
         h_prev = _previous(h0, h_all)
         # With dh the gradient reaching h_t:  d n_pre = dh k_n,  d z_pre = dh k_z,
         # d r_pre = dh k_r;  d xw = dh [k_r, k_z, k_n],  d gh = dh [k_r, k_z, k_n r].
-        k_n = (1 - z) * (1 - n * n)
-        k_r = k_n * gh[..., 2 * H :] * r * (1 - r)
-        k_z = (h_prev - n) * z * (1 - z)
-        K_x = torch.cat([k_r, k_z, k_n], dim=2)  # (T, B, 3H)
-        K_h = torch.cat([k_r, k_z, k_n * r], dim=2)  # (T, B, 3H); becomes d gh in place
+        # K holds [k_r, k_z, k_n r], written block by block (no concatenation copies).
+        K = torch.empty_like(gh)  # (T, B, 3H); becomes d gh in place
+        k_r, k_z, k_nr = K.split(H, dim=2)
+        k_n = (1 - z).mul_(1 - n * n)
+        torch.mul(k_n, gh[..., 2 * H :], out=k_r).mul_(r).mul_(1 - r)
+        torch.sub(h_prev, n, out=k_z).mul_(z).mul_(1 - z)
+        torch.mul(k_n, r, out=k_nr)
         z_carry = z
         m, not_m = _float_mask(mask, n)
         if m is not None:
-            K_x.mul_(m)
-            K_h.mul_(m)
+            K.mul_(m)
+            k_n.mul_(m)
             z_carry = z * m + not_m
             d_out = d_out * m
         dH = torch.empty_like(n)  # gradient reaching each h_t (state + output)
         torch.add(d_out[T - 1], d_hT, out=dH[T - 1])
-        rows = _steps(K_h, K_h.view(T, B, 3, H), dH, dH.unsqueeze(2), z_carry, d_out)
+        rows = _steps(K, K.view(T, B, 3, H), dH, dH.unsqueeze(2), z_carry, d_out)
         for t in range(T - 1, 0, -1):
             dgh, dgh_3, dh, dh_1, z_c, _ = rows[t]
             dgh_3.mul_(dh_1)
@@ -309,9 +309,13 @@ class _GRUScan(torch.autograd.Function):
         dgh, dgh_3, dh, dh_1, z_c, _ = rows[0]
         dgh_3.mul_(dh_1)
         dh0 = torch.addmm(dh * z_c, dgh, w_hh)
-        d_xw = K_x.view(T, B, 3, H).mul_(dH.unsqueeze(2)).view(T, B, 3 * H)
-        d_w = _weight_grad(K_h, h_prev) if ctx.needs_input_grad[2] else None
-        return d_xw, dh0, d_w, _bias_grad(K_h, b_hh), None
+        d_gh = K  # (T, B, 3H)
+        d_w = _weight_grad(d_gh, h_prev) if ctx.needs_input_grad[2] else None
+        d_b = _bias_grad(d_gh, b_hh)
+        # d xw equals d gh except in the n block (no factor r there): reuse the buffer.
+        d_xw = d_gh
+        torch.mul(dH, k_n, out=d_xw[..., 2 * H :])
+        return d_xw, dh0, d_w, d_b, None
 
 
 class _GRUOriginalScan(torch.autograd.Function):

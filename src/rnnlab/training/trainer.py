@@ -284,6 +284,7 @@ class Trainer:
             leave=False,
             file=sys.stderr,
             dynamic_ncols=True,
+            mininterval=0.1 if sys.stderr.isatty() else 30.0,  # keep log files small
         )
         self._batches_done = skip
         hit_max_steps = False
