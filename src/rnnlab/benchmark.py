@@ -52,6 +52,18 @@ SHAPES = (
 )
 
 
+def _cpu_name() -> str:
+    """The CPU model (from /proc/cpuinfo on Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -161,9 +173,7 @@ def run_benchmark(
     return {
         "benchmark": "recurrent",
         "device": str(dev),
-        "device_name": torch.cuda.get_device_name(dev)
-        if dev.type == "cuda"
-        else platform.processor() or platform.machine(),
+        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name(),
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "warmup": warmup,

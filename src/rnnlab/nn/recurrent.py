@@ -243,7 +243,12 @@ class _RecurrentBase(nn.Module):
         lengths = check_lengths(lengths, B, T)
         states = self._check_states(hx, B, unbatched, ref)
 
-        training = self.training and torch.is_grad_enabled()
+        # "training" for the backend choice: a gradient will be computed through this call.
+        training = torch.is_grad_enabled() and (
+            x.requires_grad
+            or any(s.requires_grad for s in states)
+            or any(p.requires_grad for p in self.parameters())
+        )
         backend, reason = choose_backend(
             self.backend,
             self.mode,
