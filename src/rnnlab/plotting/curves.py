@@ -31,6 +31,7 @@ def plot_curves(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
 
     from rnnlab.training.metrics import read_jsonl
 
@@ -48,6 +49,8 @@ def plot_curves(
         ax.set_ylabel(metric)
         if metric == "ppl":
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(ScalarFormatter())  # 120, not 1.2x10^2
+            ax.yaxis.set_minor_formatter(ScalarFormatter())
         ax.set_title(title or Path(jsonl_path).parent.name)
         ax.grid(True, alpha=0.3)
         ax.legend()
