@@ -38,6 +38,7 @@ _EXPORTS = {
     "EmbeddingDropout": "rnnlab.nn",
     # models
     "LanguageModel": "rnnlab.models",
+    "LMConfig": "rnnlab.models",
     # training
     "Trainer": "rnnlab.training",
     "TrainConfig": "rnnlab.training",

@@ -39,6 +39,15 @@ _EXPORTS = {
     "load_sst2": "rnnlab.text.datasets",
     "load_ud_ewt": "rnnlab.text.datasets",
     "load_multi30k": "rnnlab.text.datasets",
+    "LMBatch": "rnnlab.text.lm_batching",
+    "LMBatches": "rnnlab.text.lm_batching",
+    "batchify": "rnnlab.text.lm_batching",
+    "encode_stream": "rnnlab.text.lm_batching",
+    "char_stream": "rnnlab.text.lm_batching",
+    "HiddenMarkovModel": "rnnlab.text.hmm",
+    "default_hmm": "rnnlab.text.hmm",
+    "hmm_corpus": "rnnlab.text.hmm",
+    "ngram_perplexity": "rnnlab.text.hmm",
 }
 
 __all__ = list(_EXPORTS)
