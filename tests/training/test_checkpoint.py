@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -164,10 +165,16 @@ def test_never_pickles(tmp_path, monkeypatch):
     def no_pickle(*args, **kwargs):
         raise AssertionError("torch.load/torch.save must not be used")
 
+    import pickle
+
     monkeypatch.setattr(torch, "load", no_pickle)
     monkeypatch.setattr(torch, "save", no_pickle)
+    for name in ("dump", "dumps", "load", "loads"):
+        monkeypatch.setattr(pickle, name, no_pickle)
     path = save_checkpoint(tmp_path / "c", ToyLM(LMConfig()), vocab=_vocab())
     load_model(path)
+    suffixes = {f.suffix for f in Path(path).iterdir()}
+    assert suffixes <= {".json", ".safetensors"}, suffixes
 
 
 def test_real_vocabulary_round_trip(tmp_path):
