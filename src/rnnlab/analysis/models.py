@@ -31,19 +31,14 @@ def make_layer(
     **kwargs,
 ) -> nn.Module:
     """A one-layer ``rnnlab.nn`` RNN / LSTM / GRU (extra kwargs go to its constructor)."""
-    from rnnlab.nn.recurrent import GRU, LSTM, RNN
+    from rnnlab.nn.recurrent import recurrent_layer
 
-    if cell == "rnn":
-        return RNN(
-            input_size, hidden_size, nonlinearity=nonlinearity, batch_first=batch_first, **kwargs
-        )
-    if cell == "lstm":
-        return LSTM(
-            input_size, hidden_size, batch_first=batch_first, forget_bias=forget_bias, **kwargs
-        )
-    if cell == "gru":
-        return GRU(input_size, hidden_size, batch_first=batch_first, **kwargs)
-    raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    extra = {"lstm": {"forget_bias": forget_bias}, "rnn": {"nonlinearity": nonlinearity}}
+    return recurrent_layer(
+        cell, input_size, hidden_size, batch_first=batch_first, **extra.get(cell, {}), **kwargs
+    )
 
 
 def spectral_radius(w: Tensor) -> float:

@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from rnnlab.nn.cells import set_forget_bias
 from rnnlab.nn.dropout import EmbeddingDropout, LockedDropout
-from rnnlab.nn.recurrent import GRU, LSTM, RNN
+from rnnlab.nn.recurrent import recurrent_layer
 from rnnlab.training.contract import StepOutput, summarize_loss
 from rnnlab.training.registry import register_model
 
@@ -145,24 +145,17 @@ class LMConfig:
 
 def _make_layer(cfg: LMConfig, input_size: int, num_layers: int, dropout: float) -> nn.Module:
     """One rnnlab recurrent layer (time-major) with ``num_layers`` stacked layers."""
-    common = dict(
+    lstm_only = dict(proj_size=cfg.proj_size, forget_bias=cfg.forget_bias)
+    return recurrent_layer(
+        cfg.cell,
+        input_size,
+        cfg.hidden_size,
         num_layers=num_layers,
         dropout=dropout if num_layers > 1 else 0.0,
         weight_drop=cfg.weight_drop,
         backend=cfg.backend,
+        **(lstm_only if cfg.cell == "lstm" else {}),
     )
-    if cfg.cell == "lstm":
-        return LSTM(
-            input_size,
-            cfg.hidden_size,
-            proj_size=cfg.proj_size,
-            forget_bias=cfg.forget_bias,
-            **common,
-        )
-    if cfg.cell == "gru":
-        return GRU(input_size, cfg.hidden_size, **common)
-    nonlinearity = "relu" if cfg.cell == "rnn_relu" else "tanh"
-    return RNN(input_size, cfg.hidden_size, nonlinearity=nonlinearity, **common)
 
 
 def _dropout(p: float, kind: str) -> nn.Module:

@@ -40,7 +40,7 @@ from rnnlab.nn.cells import set_forget_bias
 from rnnlab.nn.lengths import check_lengths, packed_to_padded, padded_to_packed
 from rnnlab.nn.paths import run_native, run_scratch
 
-__all__ = ["RNN", "LSTM", "GRU"]
+__all__ = ["RNN", "LSTM", "GRU", "CELL_TYPES", "recurrent_layer"]
 
 logger = logging.getLogger("rnnlab.nn")
 
@@ -491,3 +491,24 @@ class GRU(_RecurrentBase):
         if self.variant != "torch":
             raise ValueError("torch.nn.GRU computes only variant='torch'")
         return super().to_torch()
+
+
+CELL_TYPES = ("rnn", "rnn_relu", "lstm", "gru")
+
+
+def recurrent_layer(cell: str, input_size: int, hidden_size: int, **kwargs) -> _RecurrentBase:
+    """Build a layer by cell name: "rnn" (tanh), "rnn_relu", "lstm" or "gru".
+
+    Keyword arguments go to the constructor (``num_layers``, ``batch_first``,
+    ``forget_bias`` for LSTM, ...). Models and experiments that take the cell type
+    from a config call this instead of branching on the name themselves.
+    """
+    if cell == "lstm":
+        return LSTM(input_size, hidden_size, **kwargs)
+    if cell == "gru":
+        return GRU(input_size, hidden_size, **kwargs)
+    if cell == "rnn_relu":
+        return RNN(input_size, hidden_size, nonlinearity="relu", **kwargs)
+    if cell == "rnn":
+        return RNN(input_size, hidden_size, **kwargs)
+    raise ValueError(f"cell must be one of {CELL_TYPES}, got {cell!r}")
