@@ -17,6 +17,8 @@ _EXPORTS = {
     "tokenizer_from_dict": "rnnlab.text.tokenize",
     "Vocabulary": "rnnlab.text.vocab",
     "build_vocab": "rnnlab.text.vocab",
+    "LabelVocabulary": "rnnlab.text.labels",
+    "UnknownLabelError": "rnnlab.text.labels",
     "pad_ids": "rnnlab.text.padding",
     "lengths_to_mask": "rnnlab.text.padding",
     "CorpusFormatError": "rnnlab.text.corpora",
