@@ -73,7 +73,10 @@ def expected_vocab_sizes(model_config: Any) -> dict[str, int] | None:
 
 
 def check_vocabs(expected: Mapping[str, int] | None, vocabs: Mapping[str, Any], where: str):
-    """Every vocabulary the model expects is present with the size it expects."""
+    """Every vocabulary the model expects is present with the size it expects (a checkpoint
+    with no vocabulary at all holds weights only, and is not checked)."""
+    if not vocabs:
+        return
     if expected is None:
         if vocabs:
             raise CheckpointError(
@@ -284,3 +287,14 @@ def recover_checkpoint(final: str | Path) -> str | None:
         f"recovered {final} from {best.name} (a save was interrupted between its renames; "
         f"that copy is complete, step {step})"
     )
+
+
+_LOADERS = ("load_model", "load_checkpoint", "verify_checkpoint", "restore_model_state")
+
+
+def __getattr__(name: str) -> Any:  # loading lives in checkpoint_load; still importable here
+    if name in _LOADERS:
+        from rnnlab.training import checkpoint_load
+
+        return getattr(checkpoint_load, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

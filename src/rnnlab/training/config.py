@@ -353,7 +353,7 @@ class TrainConfig:
             (None = off); a resumed run continues from there bit for bit.
         checkpoint_every_minutes: also save ``last`` when this many minutes have passed since
             the previous save (None = off; the default 10 only matters for long runs).
-        max_loss: stop (``TrainingDiverged``) when a training loss exceeds this; "auto" = 5 x
+        max_loss: stop (``TrainingDiverged``) when a training loss exceeds this; "auto" = 100 x
             max(1, the run's first loss); None = only non-finite losses stop the run.
         num_threads: torch intra-op threads during ``fit`` (None = leave as is).
         progress: show a tqdm progress bar.

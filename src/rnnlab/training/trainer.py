@@ -457,7 +457,7 @@ class Trainer:
     def _loss_bound(self) -> float | None:
         cfg = self.config
         if cfg.max_loss == "auto":
-            return 5.0 * max(1.0, self.state.first_loss or 1.0)
+            return 100.0 * max(1.0, self.state.first_loss or 1.0)
         return cfg.max_loss
 
     def _last_good(self) -> Path | None:
