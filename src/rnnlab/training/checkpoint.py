@@ -116,6 +116,8 @@ def save_checkpoint(
     trainer_state: Mapping[str, Any] | None = None,
     carry: Any = None,
     extra_files: Mapping[str, str | Path] | None = None,
+    epoch: int | None = None,
+    global_step: int | None = None,
 ) -> Path:
     """Write a checkpoint directory atomically (replacing any previous one at ``directory``).
 
@@ -132,6 +134,7 @@ def save_checkpoint(
             ``trainer_state`` is JSON data whose ``global_step`` and ``epoch`` are copied into
             config.json; ``carry`` is the model's carried state (a nest of tensors).
         extra_files: name -> path of artefacts to store under ``extra/`` (hashed too).
+        epoch, global_step: recorded in config.json (default: from ``trainer_state``).
     Returns:
         The checkpoint directory.
     """
@@ -173,8 +176,8 @@ def save_checkpoint(
         "run_config": to_plain(run_config) if run_config is not None else None,
         "run": to_plain(dict(run_info or {})),
         "metrics": to_plain(dict(metrics or {})),
-        "global_step": (tstate or {}).get("global_step"),
-        "epoch": (tstate or {}).get("epoch"),
+        "global_step": global_step if global_step is not None else (tstate or {}).get("global_step"),
+        "epoch": epoch if epoch is not None else (tstate or {}).get("epoch"),
         "extra_files": sorted(extras),
     }
     tensors, aliases = dedupe_tensors(model.state_dict())

@@ -278,6 +278,7 @@ def train_run(
     allow_changes: Sequence[str] = (),
     callbacks: Sequence[Any] = (),
     prepared: Prepared | None = None,
+    finish: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train ``task`` as ``cfg`` says; reload the best weights and evaluate valid and test.
@@ -292,6 +293,7 @@ def train_run(
             resumed run uses the directory it started with unless this is given.
         resume: True, False or "auto" (resume when ``out_dir`` holds a run).
         prepared: use these vocabularies and batches instead of ``task.prepare``.
+        finish: write curves, report and ``final_metrics.json`` (:func:`finish_run`).
     Returns:
         The trainer's flat result plus ``<split>_<metric>`` of the best weights, the task's
         info, ``num_params``, ``total_wall_s``, and the ``_model``, ``_prepared`` objects.
@@ -372,7 +374,7 @@ def train_run(
         result.update(num_params=num_params, total_wall_s=time.perf_counter() - t0)
         result.update(prepared.info)
         result["_model"], result["_prepared"] = trainer.model, prepared
-        if out is not None:
+        if out is not None and finish:
             finish_run(out, result, log=log)
         return result
     finally:

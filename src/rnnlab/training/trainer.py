@@ -62,6 +62,7 @@ from tqdm.auto import tqdm
 
 from rnnlab.training.callbacks import Callback, StepInfo, TensorBoardLogger
 from rnnlab.training.checkpoint import save_checkpoint
+from rnnlab.training.checkpoint_format import CheckpointError
 from rnnlab.training.checkpoint_load import load_checkpoint, restore_model_state
 from rnnlab.training.config import ConfigError, TrainConfig, to_dict
 from rnnlab.training.contract import StepOutput, check_model_contract
@@ -336,9 +337,9 @@ class Trainer:
         elif cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
             stop = "early_stopping"
         if self.checkpoint_dir is not None:
+            self._save("last")  # first: a kill before `best` is written is repaired on resume
             if improved:
                 self._save("best", with_optimizer=False)
-            self._save("last")
         metrics = {k: v for k, v in record.items() if k in ("train", "valid")}
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, metrics)
@@ -566,6 +567,23 @@ class Trainer:
             self._carry = move_to_device(self._carry, self.device)
         self.state = state
         self._wall_before = state.wall_s
+        self._repair_best()
+
+    def _repair_best(self) -> None:
+        """A run killed after saving ``last`` but before ``best`` at the end of an improving
+        epoch: ``last`` holds exactly those weights, so ``best`` is written from them."""
+        st, ckdir = self.state, self.checkpoint_dir
+        if ckdir is None or st.phase != "done" or st.best_epoch != st.epoch:
+            return
+        from rnnlab.training.checkpoint import recover_checkpoint
+
+        recover_checkpoint(ckdir / "best")
+        try:
+            best_epoch = load_checkpoint(ckdir / "best").config.get("epoch")
+        except CheckpointError:
+            best_epoch = None
+        if best_epoch != st.epoch:
+            self._save("best", with_optimizer=False)
 
     def _save(self, name: str, with_optimizer: bool = True) -> Path:
         last = self.state.history[-1] if self.state.history else {}
@@ -585,6 +603,8 @@ class Trainer:
             scheduler=self.schedule if with_optimizer else None,
             trainer_state=self.trainer_state() if with_optimizer else None,
             carry=self._carry if with_optimizer and mid_epoch else None,
+            epoch=self.state.epoch,
+            global_step=self.state.global_step,
         )
         if with_optimizer:
             self._last_save = time.monotonic()
