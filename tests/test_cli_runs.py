@@ -51,7 +51,9 @@ def test_resume_uses_the_saved_config_and_refuses_changes(one_epoch_run, capsys)
     assert main(["train", "lm", "--out", str(out), "--resume", "--quiet"]) == 0
     assert json.loads((out / "final_metrics.json").read_text())["epochs"] == 1
     # changing the numbers is refused and names every difference
-    assert main(["train", "lm", "--out", str(out), "--resume", "--epochs", "2", "--bptt", "20"]) == 2
+    assert (
+        main(["train", "lm", "--out", str(out), "--resume", "--epochs", "2", "--bptt", "20"]) == 2
+    )
     err = capsys.readouterr().err
     assert "train.epochs: 1 -> 2" in err and "data.bptt: 35 -> 20" in err
     assert "--allow-config-change data.bptt train.epochs" in err
@@ -101,7 +103,9 @@ def test_evaluate_dispatches_on_the_task_with_split_aliases(one_epoch_run, capsy
     final = json.loads((one_epoch_run / "final_metrics.json").read_text())
     sampled = []
     real = hmm.hmm_split
-    monkeypatch.setattr(hmm, "hmm_split", lambda seed, split, *a: sampled.append(split) or real(seed, split, *a))
+    monkeypatch.setattr(
+        hmm, "hmm_split", lambda seed, split, *a: sampled.append(split) or real(seed, split, *a)
+    )
     capsys.readouterr()
     assert main(["evaluate", str(best), "--split", "test"]) == 0
     assert sampled == ["test"]  # the training stream is not re-sampled to evaluate

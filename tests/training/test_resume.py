@@ -9,7 +9,7 @@ import pytest
 import torch
 from training_toys import RegressorConfig, ShuffledBatches, ToyRegressor
 
-from rnnlab.training import Callback, Trainer, TrainerState, TrainConfig, read_jsonl
+from rnnlab.training import Callback, TrainConfig, Trainer, TrainerState, read_jsonl
 from rnnlab.training.resume import ResumeError, check_resume_config, config_changes
 
 
@@ -174,7 +174,9 @@ def test_trainer_state_errors_name_the_file_and_key():
     where = "runs/x/checkpoints/last/trainer_state.json"
     good = TrainerState().to_dict()
     assert TrainerState.from_dict(good, where) == TrainerState()
-    with pytest.raises(ResumeError, match=r"trainer_state\.json: the trainer state lacks global_step"):
+    with pytest.raises(
+        ResumeError, match=r"trainer_state\.json: the trainer state lacks global_step"
+    ):
         TrainerState.from_dict({k: v for k, v in good.items() if k != "global_step"}, where)
     with pytest.raises(ResumeError, match="epoch must be an integer >= 0"):
         TrainerState.from_dict({**good, "epoch": "2"}, where)
@@ -197,6 +199,9 @@ def test_resume_config_check_lists_every_difference():
         check_resume_config(saved, asked, ("train.epochs",))
     text = str(err.value)
     assert "data.batch_size: 20 -> 32" in text and "data.bptt: 35 -> 70" in text
-    assert "train.epochs" not in text.split("\n")[1] and "--allow-config-change data.batch_size data.bptt" in text
+    assert (
+        "train.epochs" not in text.split("\n")[1]
+        and "--allow-config-change data.batch_size data.bptt" in text
+    )
     lines = check_resume_config(saved, asked, ("data", "train.epochs"))
     assert "train.progress: True -> False" in lines  # harmless: allowed without asking

@@ -176,7 +176,9 @@ def save_checkpoint(
         "run_config": to_plain(run_config) if run_config is not None else None,
         "run": to_plain(dict(run_info or {})),
         "metrics": to_plain(dict(metrics or {})),
-        "global_step": global_step if global_step is not None else (tstate or {}).get("global_step"),
+        "global_step": global_step
+        if global_step is not None
+        else (tstate or {}).get("global_step"),
         "epoch": epoch if epoch is not None else (tstate or {}).get("epoch"),
         "extra_files": sorted(extras),
     }
@@ -220,8 +222,7 @@ def save_checkpoint(
             "format": MANIFEST_FORMAT,
             "version": VERSION,
             "files": {
-                n: {"sha256": sha256_file(tmp / n), "size": (tmp / n).stat().st_size}
-                for n in names
+                n: {"sha256": sha256_file(tmp / n), "size": (tmp / n).stat().st_size} for n in names
             },
         }
         write_json(tmp / MANIFEST_FILE, manifest)

@@ -91,13 +91,11 @@ def _manifest(root: Path) -> dict[str, dict[str, Any]]:
     manifest = _read_json(file)
     entries = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(entries, dict) or not all(
-        isinstance(e, dict)
-        and isinstance(e.get("sha256"), str)
-        and isinstance(e.get("size"), int)
+        isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("size"), int)
         for e in entries.values()
     ):
         raise CheckpointError(
-            f"{file} is corrupted: expected {{\"files\": {{name: {{\"sha256\", \"size\"}}}}}}"
+            f'{file} is corrupted: expected {{"files": {{name: {{"sha256", "size"}}}}}}'
         )
     return entries
 
@@ -233,7 +231,7 @@ def _read_resume_state(ckpt: Checkpoint, entries: Mapping, map_location: Any) ->
     file = root / TRAINER_STATE_FILE
     ts = _read_json(file)
     if not isinstance(ts, dict) or not isinstance(ts.get("trainer"), dict):
-        raise CheckpointError(f"{file}: expected {{\"trainer\": {{...}}, ...}}")
+        raise CheckpointError(f'{file}: expected {{"trainer": {{...}}, ...}}')
     ckpt.trainer_state = ts["trainer"]
     ckpt.scheduler_state = ts.get("scheduler")
     try:
@@ -247,7 +245,9 @@ def _read_resume_state(ckpt: Checkpoint, entries: Mapping, map_location: Any) ->
             carry_tensors, _ = _read_tensors(root / CARRY_FILE, map_location)
         ckpt.carry = unflatten_tree(ts.get("carry"), carry_tensors)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{file}: the optimizer or carried state does not fit ({exc})") from exc
+        raise CheckpointError(
+            f"{file}: the optimizer or carried state does not fit ({exc})"
+        ) from exc
 
 
 def restore_model_state(
