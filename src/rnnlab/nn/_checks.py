@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnlab.nn.autocast import autocast_dtype
+
 
 def shape_str(shape) -> str:
     """(3, 5, 7) -> "(3, 5, 7)"; (4,) -> "(4,)"."""
@@ -13,10 +15,15 @@ def shape_str(shape) -> str:
 
 
 def check_tensor_like(name: str, tensor: Tensor, reference: Tensor) -> None:
-    """Raise if ``tensor``'s dtype or device differs from ``reference`` (a parameter)."""
+    """Raise if ``tensor``'s dtype or device differs from ``reference`` (a parameter).
+
+    Under ``torch.autocast`` any floating dtype is accepted (``rnnlab.nn.autocast``): the
+    output of an autocast layer (bf16) may feed an fp32 layer, as with torch.nn.
+    """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"expected {name} to be a Tensor, got {type(tensor).__name__}")
-    if tensor.dtype != reference.dtype:
+    mixed_ok = tensor.is_floating_point() and autocast_dtype(tensor.device.type) is not None
+    if tensor.dtype != reference.dtype and not mixed_ok:
         raise TypeError(
             f"expected {name} of dtype {reference.dtype} (the module's parameters), "
             f"got {tensor.dtype}"
