@@ -42,9 +42,7 @@ def _states(state):
 @pytest.mark.parametrize("cell,extra,backend", CASES)
 def test_layer_under_bf16_autocast_is_close_to_fp32(cell, extra, backend):
     torch.manual_seed(0)
-    layer = recurrent_layer(
-        cell, 6, 16, num_layers=2, bidirectional=True, backend=backend, **extra
-    )
+    layer = recurrent_layer(cell, 6, 16, num_layers=2, bidirectional=True, backend=backend, **extra)
     x = torch.randn(12, 3, 6)
     lengths = torch.tensor([12, 7, 3])
 
