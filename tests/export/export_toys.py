@@ -30,6 +30,7 @@ class ToyClassifierConfig:
     bidirectional: bool = False
     variant: str = "torch"  # GRU only
     layer_norm: bool = False  # LSTM only: a LayerNormLSTM (scratch-only)
+    with_lengths: bool = False  # forward(tokens, lengths): padded batches
 
 
 @register_model
@@ -54,14 +55,17 @@ class ToyClassifier(nn.Module):
         D = 2 if c.bidirectional else 1
         self.head = nn.Linear(D * c.hidden_size, c.num_classes)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        _, state = self.rnn(self.embedding(tokens))  # (B, T, E) in
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        _, state = self.rnn(self.embedding(tokens), lengths=lengths)  # (B, T, E) in
         h_n = state[0] if isinstance(state, tuple) else state  # (L*D, B, H)
         final = torch.cat([h_n[-2], h_n[-1]], 1) if self.config.bidirectional else h_n[-1]
         return self.head(final)  # (B, C)
 
     def export_spec(self) -> ExportSpec:
-        return ExportSpec(self.embedding, [self.rnn], self.head, "final", batch_first=True)
+        return ExportSpec(
+            self.embedding, [self.rnn], self.head, "final", batch_first=True,
+            lengths=self.config.with_lengths,
+        )  # fmt: skip
 
     def initial_state(self, batch_size, device):
         return None

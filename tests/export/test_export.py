@@ -47,6 +47,11 @@ MODELS = {
     "clf-bigru": lambda: ToyClassifier(
         ToyClassifierConfig(cell="gru", num_layers=2, bidirectional=True)
     ),
+    # padded batches: each sequence's final state at its own last real step (packed)
+    "clf-bilstm-lengths": lambda: ToyClassifier(
+        ToyClassifierConfig(num_layers=2, bidirectional=True, with_lengths=True)
+    ),
+    "clf-rnn-lengths": lambda: ToyClassifier(ToyClassifierConfig(cell="rnn", with_lengths=True)),
 }
 
 
@@ -64,7 +69,12 @@ def inputs_for(model, T: int, B: int) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(T * 100 + B)
     V = model.config.vocab_size
     if not is_lm(model):
-        return (torch.randint(0, V, (B, T), generator=g),)
+        tokens = torch.randint(0, V, (B, T), generator=g)
+        if not model.config.with_lengths:
+            return (tokens,)
+        lengths = torch.randint(1, T + 1, (B,), generator=g)  # unsorted
+        lengths[B // 2] = T
+        return tokens, lengths
     cfg = model.config
     tokens = torch.randint(0, V, (T, B), generator=g)
     h0 = torch.randn(cfg.num_layers, B, cfg.output_size, generator=g)
@@ -76,7 +86,7 @@ def inputs_for(model, T: int, B: int) -> tuple[torch.Tensor, ...]:
 @torch.no_grad()
 def rnnlab_outputs(model, inputs) -> list[torch.Tensor]:
     if not is_lm(model):
-        return [model(inputs[0])]
+        return [model(*inputs)]
     state = tuple(inputs[1:]) if len(inputs) == 3 else inputs[1]
     logits, state = model(inputs[0], state)
     return [logits, *(state if isinstance(state, tuple) else (state,))]
@@ -113,7 +123,7 @@ def test_torch_export_is_plain_torch_and_equal(name, tmp_path, monkeypatch):
             assert_close(as_list(net(tokens))[:1], [model(tokens)[0]])
 
 
-@pytest.mark.parametrize("name", ["lm-lstm", "lm-gru", "lm-awd", "clf-bigru"])
+@pytest.mark.parametrize("name", ["lm-lstm", "lm-gru", "lm-awd", "clf-bigru", "clf-bilstm-lengths"])
 def test_torchscript_export_equal(name, tmp_path):
     model = make(name)
     path = export_model(model, to="torchscript", out=tmp_path / "model.pt")
@@ -125,15 +135,20 @@ def test_torchscript_export_equal(name, tmp_path):
             assert_close(as_list(net(*x)), rnnlab_outputs(model, x))
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+ONNX_MODELS = [name for name in MODELS if name != "clf-rnn-lengths"]  # refused, see below
+
+
+@pytest.mark.parametrize("name", ONNX_MODELS)
 def test_onnx_export_equal_in_onnxruntime(name, tmp_path):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
     model = make(name)
     path = export_model(model, to="onnx", out=tmp_path / "model.onnx")
     session = ort.InferenceSession(str(path))
     names = [i.name for i in session.get_inputs()]
-    assert names == (["tokens"] if not is_lm(model) else ["tokens", "h0", "c0"][: 1 + (
-        2 if model.config.cell == "lstm" else 1)])  # fmt: skip
+    if is_lm(model):
+        assert names == ["tokens", "h0", "c0"][: 3 if model.config.cell == "lstm" else 2]
+    else:
+        assert names == ["tokens", "lengths"][: 2 if model.config.with_lengths else 1]
     for T, B in SIZES:
         x = inputs_for(model, T, B)
         got = session.run(None, {n: t.numpy() for n, t in zip(names, x)})
@@ -150,6 +165,11 @@ def test_projected_lstm_exports_to_torch_not_onnx(tmp_path):
         assert_close(as_list(net(*x)), rnnlab_outputs(model, x))
     with pytest.raises(ExportError, match="projection"):
         export_model(model, to="onnx", out=tmp_path / "m.onnx")
+
+
+def test_packed_elman_rnn_is_refused_for_onnx_only(tmp_path):
+    with pytest.raises(ExportError, match="Elman RNN over packed sequences"):
+        export_model(make("clf-rnn-lengths"), to="onnx", out=tmp_path / "m.onnx")
 
 
 @pytest.mark.parametrize(

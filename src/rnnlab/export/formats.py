@@ -13,7 +13,7 @@ would unroll it to the traced length, and its autograd Functions do not trace.
 Inputs and outputs (``readout="sequence"``, e.g. the language model; tokens (T, B)):
 ``tokens, h0[, c0] -> logits (T, B, V), h_n[, c_n]`` (c only for LSTM; the torch and
 TorchScript modules default the states to zeros). ``readout="final"`` (a classifier):
-``tokens -> logits (B, C)``.
+``tokens[, lengths (B,)] -> logits (B, C)``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ ONNX_OPSET = 17
 def io_names(cfg: dict) -> tuple[list[str], list[str]]:
     """Input and output names of the exported graph for the plain config ``cfg``."""
     if cfg["readout"] == "final":
-        return ["tokens"], ["logits"]
+        return (["tokens", "lengths"] if cfg.get("lengths") else ["tokens"]), ["logits"]
     if cfg["rnn"]["cell"] == "LSTM":
         return ["tokens", "h0", "c0"], ["logits", "h_n", "c_n"]
     return ["tokens", "h0"], ["logits", "h_n"]
@@ -53,6 +53,8 @@ def example_inputs(cfg: dict, batch: int = 2, time: int = 3) -> tuple[torch.Tens
     shape = (batch, time) if cfg["batch_first"] else (time, batch)
     tokens = torch.randint(0, cfg["embedding"]["num_embeddings"], shape)
     if cfg["readout"] == "final":
+        if cfg.get("lengths"):  # distinct lengths, longest first: time, time - 1, ...
+            return tokens, torch.arange(time, time - batch, -1).clamp(min=1)
         return (tokens,)
     LD = rnn["num_layers"] * (2 if rnn["bidirectional"] else 1)
     h0 = torch.zeros(LD, batch, rnn.get("proj_size") or rnn["hidden_size"])
@@ -67,6 +69,8 @@ def _dynamic_axes(cfg: dict) -> dict[str, dict[int, str]]:
     axes = {"tokens": time_batch}
     if cfg["readout"] == "final":
         axes["logits"] = {0: "batch"}
+        if cfg.get("lengths"):
+            axes["lengths"] = {0: "batch"}
         return axes
     axes["logits"] = time_batch
     for name in inputs[1:] + outputs[1:]:
@@ -155,6 +159,11 @@ def _export_onnx(net: torch.nn.Module, cfg: dict, out: Path, opset: int) -> None
     if cfg["rnn"].get("proj_size"):
         raise ExportError(
             "ONNX has no LSTM with a projection (proj_size); use torch or torchscript"
+        )
+    if cfg.get("lengths") and cfg["rnn"]["cell"] == "RNN":
+        raise ExportError(
+            "torch.onnx cannot export an Elman RNN over packed sequences (lengths); "
+            "use torch or torchscript, or an LSTM / GRU"
         )
     inputs, outputs = io_names(cfg)
     try:

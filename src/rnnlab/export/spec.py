@@ -49,6 +49,9 @@ class ExportSpec:
         readout: "sequence" (logits per step, states in and out) or "final" (logits from
             the top layer's final state, both directions concatenated).
         batch_first: tokens are (B, T) rather than (T, B).
+        lengths: "final" only: the model also takes ``lengths`` (B,), each sequence's real
+            steps in 1..T, and reads each one's state at its own last real step (the
+            export packs the batch, as ``torch.nn.utils.rnn.pack_padded_sequence``).
     """
 
     embedding: nn.Embedding
@@ -56,6 +59,7 @@ class ExportSpec:
     head: nn.Linear
     readout: Literal["sequence", "final"] = "sequence"
     batch_first: bool = False
+    lengths: bool = False
 
 
 def _language_model_spec(model) -> ExportSpec:
@@ -115,6 +119,8 @@ def _check(spec: ExportSpec) -> None:
         raise ExportError(f"expected the head to be an nn.Linear, got {type(spec.head).__name__}")
     if spec.readout not in READOUTS:
         raise ExportError(f"readout must be one of {READOUTS}, got {spec.readout!r}")
+    if spec.lengths and spec.readout != "final":
+        raise ExportError("lengths are supported with readout='final' only, got 'sequence'")
     if not spec.recurrent:
         raise ExportError("expected at least one recurrent layer, got none")
     for k, layer in enumerate(spec.recurrent):

@@ -39,6 +39,7 @@ def plain_config(spec: ExportSpec) -> dict:
     return {
         "readout": spec.readout,
         "batch_first": spec.batch_first,
+        "lengths": spec.lengths,
         "embedding": {
             "num_embeddings": spec.embedding.num_embeddings,
             "embedding_dim": spec.embedding.embedding_dim,
@@ -98,11 +99,25 @@ def _forward(cfg: dict, s: dict) -> str:
     zeros = "torch.zeros({LD}, B, {n}, dtype=x.dtype, device=x.device)"
     if cfg["readout"] == "final":
         last = "torch.cat([h_n[-2], h_n[-1]], dim=1)" if s["D"] == "2" else "h_n[-1]"
+        state = "(h_n, _)" if lstm else "h_n"
+        if cfg.get("lengths"):
+            return f'''
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """tokens {s["tokens"]} int64, lengths (B,) int64 in 1..T -> logits {s["logits"]}
+        from each sequence's state at its own last real step."""
+        x = self.embedding(tokens)  # {s["tokens"][:-1]}, E)
+        packed = pack_padded_sequence(
+            x, lengths.cpu(), batch_first={cfg["batch_first"]}, enforce_sorted=False
+        )
+        _, {state} = self.rnn(packed)  # h_n {s["h"]}
+        final = {last}  # (B, D*P), top layer
+        return self.head(final)
+'''
         return f'''
     def forward(self, tokens: Tensor) -> Tensor:
         """tokens {s["tokens"]} int64 -> logits {s["logits"]} from the final state."""
         x = self.embedding(tokens)  # {s["tokens"][:-1]}, E)
-        _, {"(h_n, _)" if lstm else "h_n"} = self.rnn(x)  # h_n {s["h"]}
+        _, {state} = self.rnn(x)  # h_n {s["h"]}
         final = {last}  # (B, D*P), top layer
         return self.head(final)
 '''
@@ -162,6 +177,7 @@ from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
 
 CONFIG = {pformat(cfg, width=92, sort_dicts=False)}
 
