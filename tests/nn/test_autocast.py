@@ -131,3 +131,14 @@ def test_layer_norm_lstm_under_bf16_autocast():
     with bf16():
         out, (h, c) = layer(x)
     assert (out.float() - ref).abs().max() <= ATOL
+
+
+@pytest.mark.parametrize("cls", [rnn.SimpleRNN, rnn.BiRNN, rnn.SimpleLSTM, rnn.SimpleGRU])
+def test_teaching_modules_under_bf16_autocast(cls):
+    torch.manual_seed(0)
+    module = cls(5, 7)
+    x = torch.randn(3, 6, 5)  # (B, T, D)
+    ref = module(x)[0]
+    with bf16():
+        out = module(x)[0]
+    assert (out.float() - ref).abs().max() <= ATOL
