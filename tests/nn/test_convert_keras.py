@@ -202,3 +202,14 @@ def test_clear_errors():
         from_keras(mixed, "lstm")
     with pytest.raises(ValueError, match="proj_size"):
         to_keras(LSTM(D, H, proj_size=2))
+    gru = random_keras_weights(rng, "gru", 1, False, reset_after=True)
+    with pytest.raises(ValueError, match=r"bias \(GRU with reset_after=False\) with 1 dim"):
+        from_keras(gru, "gru", reset_after=False)
+
+
+def test_torch_nn_layers_convert_too():
+    torch.manual_seed(0)
+    module = torch.nn.GRU(D, H, num_layers=2, bidirectional=True)
+    ours = GRU.from_torch(module)
+    for a, b in zip(sum(to_keras(module), []), sum(to_keras(ours), [])):
+        assert np.array_equal(a, b)

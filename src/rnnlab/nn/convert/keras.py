@@ -63,8 +63,9 @@ def _unit_from_keras(cell, arrays, reset_after, where, dtype) -> Unit:
     w_ih, w_hh = reorder(kernel.t(), src, dst), reorder(recurrent.t(), src, dst)
     if len(arrays) == 2:
         return Unit(w_ih, w_hh, None, None)
-    bias = as_tensor(arrays[2], f"{where} bias", 2 if (cell == "gru" and reset_after) else 1,
-                     dtype)  # fmt: skip
+    two_biases = cell == "gru" and reset_after  # Keras's GRU(reset_after=True): (2, 3H)
+    name = f"{where} bias" + (f" (GRU with reset_after={reset_after})" if cell == "gru" else "")
+    bias = as_tensor(arrays[2], name, 2 if two_biases else 1, dtype)
     if bias.dim() == 2:
         if bias.shape[0] != 2:
             raise ValueError(
@@ -105,7 +106,8 @@ def from_keras(
     check_cell(cell)
     D = 2 if bidirectional else 1
     if cell == "gru" and reset_after is None:
-        bias = weights[0][2] if weights and len(weights[0]) > 2 else None
+        first = list(weights[0]) if weights else []
+        bias = first[2] if len(first) == 3 * D else None  # the forward layer's
         reset_after = bias is None or np.asarray(bias).ndim == 2
     units = []
     for k, arrays in enumerate(weights):
