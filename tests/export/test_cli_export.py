@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -70,3 +71,26 @@ def test_unknown_format_is_an_argument_error(tmp_path):
 
 def test_cli_formats_are_the_librarys():
     assert cli_export.FORMATS == FORMATS
+
+
+V1 = Path(__file__).resolve().parents[1] / "data" / "v1-checkpoint"
+
+
+@pytest.mark.parametrize("to", ["torch", "onnx"])
+def test_a_real_checkpoint_exports_to_its_recorded_logits(to, tmp_path):
+    """tests/data/v1-checkpoint: a checkpoint written by earlier rnnlab code, with the logits
+    that code computed; the export must reproduce them."""
+    expected = json.loads((V1 / "expected.json").read_text())
+    tokens = torch.tensor(expected["ids"]).unsqueeze(1)  # (T, 1)
+    out = tmp_path / ("export" if to == "torch" else "lm.onnx")
+    assert main(["export", str(V1 / "best"), "--to", to, "--out", str(out)]) == 0
+    if to == "torch":
+        with torch.no_grad():
+            logits = import_file(out / "model.py").load()(tokens)[0]
+    else:
+        ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+        h0 = torch.zeros(1, 1, 8).numpy()
+        feeds = {"tokens": tokens.numpy(), "h0": h0, "c0": h0}
+        logits = torch.from_numpy(ort.InferenceSession(str(out)).run(None, feeds)[0])
+    want = torch.tensor(expected["logits"]).view(logits.shape)
+    assert (logits - want).abs().max() <= 1e-5
