@@ -8,6 +8,7 @@ differ in rounding only (measured < 1e-7 on these sizes).
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import pytest
@@ -140,6 +141,7 @@ ONNX_MODELS = [name for name in MODELS if name != "clf-rnn-lengths"]  # refused,
 
 @pytest.mark.parametrize("name", ONNX_MODELS)
 def test_onnx_export_equal_in_onnxruntime(name, tmp_path):
+    pytest.importorskip("onnx", reason="onnx is not installed")
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
     model = make(name)
     path = export_model(model, to="onnx", out=tmp_path / "model.onnx")
@@ -165,6 +167,17 @@ def test_projected_lstm_exports_to_torch_not_onnx(tmp_path):
         assert_close(as_list(net(*x)), rnnlab_outputs(model, x))
     with pytest.raises(ExportError, match="projection"):
         export_model(model, to="onnx", out=tmp_path / "m.onnx")
+
+
+def test_onnx_without_the_onnx_package_says_what_to_install(tmp_path, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "onnx" else find_spec(name, *a),
+    )
+    with pytest.raises(ExportError, match="needs the onnx package: pip install onnx"):
+        export_model(make("lm-gru"), to="onnx", out=tmp_path / "m.onnx")
 
 
 def test_packed_elman_rnn_is_refused_for_onnx_only(tmp_path):

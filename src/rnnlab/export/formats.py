@@ -18,6 +18,7 @@ TorchScript modules default the states to zeros). ``readout="final"`` (a classif
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -165,6 +166,8 @@ def _export_onnx(net: torch.nn.Module, cfg: dict, out: Path, opset: int) -> None
             "torch.onnx cannot export an Elman RNN over packed sequences (lengths); "
             "use torch or torchscript, or an LSTM / GRU"
         )
+    if importlib.util.find_spec("onnx") is None:
+        raise ExportError("to='onnx' needs the onnx package: pip install onnx (and onnxruntime)")
     inputs, outputs = io_names(cfg)
     try:
         with warnings.catch_warnings():
