@@ -48,9 +48,9 @@ def as_tensor(array, name: str, ndim: int, dtype: torch.dtype) -> Tensor:
 
 
 def reorder(w: Tensor, source: str, target: str, negate: str = "") -> Tensor:
-    """Permute the gate blocks of ``w`` (stacked along dim 0) from order ``source`` to
-    ``target``; the blocks named in ``negate`` change sign (``sigmoid(-a) = 1 - sigmoid(a)``
-    turns a textbook update gate into torch's and back).
+    """Permute the gate blocks of ``w`` (G*H, ...) or (G*H,), stacked along dim 0, from
+    order ``source`` to ``target`` (same shape back); the blocks named in ``negate`` change
+    sign (``sigmoid(-a) = 1 - sigmoid(a)`` turns a textbook update gate into torch's and back).
 
         >>> reorder(torch.tensor([1, 2, 3, 4]), "fgio", "ifgo").tolist()
         [3, 1, 2, 4]
