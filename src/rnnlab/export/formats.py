@@ -49,7 +49,9 @@ def io_names(cfg: dict) -> tuple[list[str], list[str]]:
 
 
 def example_inputs(cfg: dict, batch: int = 2, time: int = 3) -> tuple[torch.Tensor, ...]:
-    """Random inputs of the right shapes: tokens and, for "sequence", zero states."""
+    """Inputs of the right shapes: random tokens (T, B) (or (B, T) if batch_first) int64;
+    then for "sequence" zero states h0 (L*D, B, P) [, c0 (L*D, B, H)], for "final" with
+    lengths the lengths (B,)."""
     rnn = cfg["rnn"]
     shape = (batch, time) if cfg["batch_first"] else (time, batch)
     tokens = torch.randint(0, cfg["embedding"]["num_embeddings"], shape)

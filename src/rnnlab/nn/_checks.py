@@ -22,8 +22,7 @@ def check_tensor_like(name: str, tensor: Tensor, reference: Tensor) -> None:
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"expected {name} to be a Tensor, got {type(tensor).__name__}")
-    mixed_ok = tensor.is_floating_point() and autocast_dtype(tensor.device.type) is not None
-    if tensor.dtype != reference.dtype and not mixed_ok:
+    if tensor.dtype != reference.dtype and not _autocast_accepts(tensor):
         raise TypeError(
             f"expected {name} of dtype {reference.dtype} (the module's parameters), "
             f"got {tensor.dtype}"
@@ -33,6 +32,10 @@ def check_tensor_like(name: str, tensor: Tensor, reference: Tensor) -> None:
             f"expected {name} on device {reference.device} (the module's parameters), "
             f"got {tensor.device}"
         )
+
+
+def _autocast_accepts(tensor: Tensor) -> bool:
+    return tensor.is_floating_point() and autocast_dtype(tensor.device.type) is not None
 
 
 def check_state(name: str, state: Tensor, expected: tuple[int, ...], reference: Tensor) -> None:
