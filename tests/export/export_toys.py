@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.export import ExportSpec
-from rnnlab.nn import LayerNormLSTM
+from rnnlab.nn import LayerNormLSTM, WordEmbedding
 from rnnlab.nn.recurrent import recurrent_layer
 from rnnlab.training import StepOutput, register_model
 
@@ -31,6 +31,7 @@ class ToyClassifierConfig:
     variant: str = "torch"  # GRU only
     layer_norm: bool = False  # LSTM only: a LayerNormLSTM (scratch-only)
     with_lengths: bool = False  # forward(tokens, lengths): padded batches
+    word_embedding: bool = False  # rnnlab.nn.WordEmbedding instead of nn.Embedding
 
 
 @register_model
@@ -43,7 +44,11 @@ class ToyClassifier(nn.Module):
     def __init__(self, config: ToyClassifierConfig) -> None:
         super().__init__()
         self.config = c = config
-        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim)
+        self.embedding = (
+            WordEmbedding(c.vocab_size, c.embed_dim)
+            if c.word_embedding
+            else nn.Embedding(c.vocab_size, c.embed_dim)
+        )
         if c.layer_norm:
             self.rnn = LayerNormLSTM(c.embed_dim, c.hidden_size, c.num_layers, batch_first=True)
         else:

@@ -53,6 +53,9 @@ MODELS = {
         ToyClassifierConfig(num_layers=2, bidirectional=True, with_lengths=True)
     ),
     "clf-rnn-lengths": lambda: ToyClassifier(ToyClassifierConfig(cell="rnn", with_lengths=True)),
+    "clf-gru-wordemb": lambda: ToyClassifier(
+        ToyClassifierConfig(cell="gru", word_embedding=True, with_lengths=True)
+    ),
 }
 
 
@@ -124,7 +127,9 @@ def test_torch_export_is_plain_torch_and_equal(name, tmp_path, monkeypatch):
             assert_close(as_list(net(tokens))[:1], [model(tokens)[0]])
 
 
-@pytest.mark.parametrize("name", ["lm-lstm", "lm-gru", "lm-awd", "clf-bigru", "clf-bilstm-lengths"])
+@pytest.mark.parametrize(
+    "name", ["lm-lstm", "lm-gru", "lm-awd", "clf-bigru", "clf-bilstm-lengths", "clf-gru-wordemb"]
+)
 def test_torchscript_export_equal(name, tmp_path):
     model = make(name)
     path = export_model(model, to="torchscript", out=tmp_path / "model.pt")
@@ -136,10 +141,7 @@ def test_torchscript_export_equal(name, tmp_path):
             assert_close(as_list(net(*x)), rnnlab_outputs(model, x))
 
 
-ONNX_MODELS = [name for name in MODELS if name != "clf-rnn-lengths"]  # refused, see below
-
-
-@pytest.mark.parametrize("name", ONNX_MODELS)
+@pytest.mark.parametrize("name", list(MODELS))
 def test_onnx_export_equal_in_onnxruntime(name, tmp_path):
     pytest.importorskip("onnx", reason="onnx is not installed")
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
@@ -180,11 +182,6 @@ def test_onnx_without_the_onnx_package_says_what_to_install(tmp_path, monkeypatc
         export_model(make("lm-gru"), to="onnx", out=tmp_path / "m.onnx")
 
 
-def test_packed_elman_rnn_is_refused_for_onnx_only(tmp_path):
-    with pytest.raises(ExportError, match="Elman RNN over packed sequences"):
-        export_model(make("clf-rnn-lengths"), to="onnx", out=tmp_path / "m.onnx")
-
-
 @pytest.mark.parametrize(
     "config,message",
     [
@@ -197,6 +194,13 @@ def test_scratch_only_layers_are_refused(config, message, tmp_path):
     with pytest.raises(ExportError, match=message):
         export_model(model, to="torch", out=tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_an_embedding_with_max_norm_is_refused():
+    model = make("clf-lstm")
+    model.embedding.max_norm = 1.0
+    with pytest.raises(ExportError, match="max_norm"):
+        describe_model(model)
 
 
 def test_unknown_models_and_formats_are_refused(tmp_path):

@@ -163,11 +163,6 @@ def _export_onnx(net: torch.nn.Module, cfg: dict, out: Path, opset: int) -> None
         raise ExportError(
             "ONNX has no LSTM with a projection (proj_size); use torch or torchscript"
         )
-    if cfg.get("lengths") and cfg["rnn"]["cell"] == "RNN":
-        raise ExportError(
-            "torch.onnx cannot export an Elman RNN over packed sequences (lengths); "
-            "use torch or torchscript, or an LSTM / GRU"
-        )
     if importlib.util.find_spec("onnx") is None:
         raise ExportError("to='onnx' needs the onnx package: pip install onnx (and onnxruntime)")
     inputs, outputs = io_names(cfg)

@@ -20,6 +20,7 @@ from typing import Literal
 
 from torch import nn
 
+from rnnlab.nn.embedding import WordEmbedding
 from rnnlab.nn.recurrent import GRU, LSTM, RNN
 
 __all__ = [
@@ -42,7 +43,8 @@ class ExportSpec:
     """The parts of an exportable model (see the module docstring).
 
     Attributes:
-        embedding: ``nn.Embedding`` (V, E).
+        embedding: ``nn.Embedding`` (without ``max_norm``) or ``rnnlab.nn.WordEmbedding``,
+            weight (V, E): a plain lookup (``padding_idx`` only shapes gradients).
         recurrent: rnnlab ``RNN`` / ``LSTM`` / ``GRU`` layers, bottom first, of one cell
             type and size; exported as one multi-layer torch.nn layer.
         head: ``nn.Linear`` (D*P -> V or C).
@@ -54,7 +56,7 @@ class ExportSpec:
             export packs the batch, as ``torch.nn.utils.rnn.pack_padded_sequence``).
     """
 
-    embedding: nn.Embedding
+    embedding: nn.Module
     recurrent: Sequence[nn.Module]
     head: nn.Linear
     readout: Literal["sequence", "final"] = "sequence"
@@ -111,10 +113,13 @@ def _refusal(layer: nn.Module) -> str | None:
 
 
 def _check(spec: ExportSpec) -> None:
-    if not isinstance(spec.embedding, nn.Embedding):
+    if not isinstance(spec.embedding, (nn.Embedding, WordEmbedding)):
         raise ExportError(
-            f"expected the embedding to be an nn.Embedding, got {type(spec.embedding).__name__}"
+            "expected the embedding to be an nn.Embedding or rnnlab WordEmbedding, got "
+            f"{type(spec.embedding).__name__}"
         )
+    if getattr(spec.embedding, "max_norm", None) is not None:
+        raise ExportError("cannot export an nn.Embedding with max_norm (it renormalises rows)")
     if not isinstance(spec.head, nn.Linear):
         raise ExportError(f"expected the head to be an nn.Linear, got {type(spec.head).__name__}")
     if spec.readout not in READOUTS:
@@ -128,10 +133,11 @@ def _check(spec: ExportSpec) -> None:
         if why is not None:
             raise ExportError(f"cannot export recurrent layer {k}: {why}")
     cfg = merged_recurrent_config(spec.recurrent)
-    if cfg["input_size"] != spec.embedding.embedding_dim:
+    E = spec.embedding.weight.shape[1]
+    if cfg["input_size"] != E:
         raise ExportError(
             f"the first recurrent layer expects {cfg['input_size']} features, the embedding "
-            f"gives {spec.embedding.embedding_dim}"
+            f"gives {E}"
         )
     out = (2 if cfg["bidirectional"] else 1) * (cfg.get("proj_size") or cfg["hidden_size"])
     if spec.head.in_features != out:

@@ -41,8 +41,8 @@ def plain_config(spec: ExportSpec) -> dict:
         "batch_first": spec.batch_first,
         "lengths": spec.lengths,
         "embedding": {
-            "num_embeddings": spec.embedding.num_embeddings,
-            "embedding_dim": spec.embedding.embedding_dim,
+            "num_embeddings": spec.embedding.weight.shape[0],
+            "embedding_dim": spec.embedding.weight.shape[1],
         },
         "rnn": rnn,
         "head": {
@@ -101,6 +101,11 @@ def _forward(cfg: dict, s: dict) -> str:
         last = "torch.cat([h_n[-2], h_n[-1]], dim=1)" if s["D"] == "2" else "h_n[-1]"
         state = "(h_n, _)" if lstm else "h_n"
         if cfg.get("lengths"):
+            # The final states are read off the padded output, not h_n: torch.onnx fails on
+            # h_n of a packed single-layer RNN. Forward direction: its output at each
+            # sequence's last real step; backward direction: its output at step 0.
+            P = s["P"]
+            both = f"torch.cat([forward, y[:, 0, {P}:]], dim=1)" if s["D"] == "2" else "forward"
             return f'''
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens {s["tokens"]} int64, lengths (B,) int64 in 1..T -> logits {s["logits"]}
@@ -109,8 +114,10 @@ def _forward(cfg: dict, s: dict) -> str:
         packed = pack_padded_sequence(
             x, lengths.cpu(), batch_first={cfg["batch_first"]}, enforce_sorted=False
         )
-        _, {state} = self.rnn(packed)  # h_n {s["h"]}
-        final = {last}  # (B, D*P), top layer
+        y, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True)  # (B, T', D*P)
+        last = (lengths - 1).to(y.device).view(-1, 1, 1).expand(-1, 1, {P})  # (B, 1, P)
+        forward = y[:, :, :{P}].gather(1, last).squeeze(1)  # (B, P)
+        final = {both}  # (B, D*P), top layer
         return self.head(final)
 '''
         return f'''
@@ -177,7 +184,7 @@ from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CONFIG = {pformat(cfg, width=92, sort_dicts=False)}
 
