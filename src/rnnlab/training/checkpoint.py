@@ -118,6 +118,7 @@ def save_checkpoint(
     extra_files: Mapping[str, str | Path] | None = None,
     epoch: int | None = None,
     global_step: int | None = None,
+    vocab: Any = None,
 ) -> Path:
     """Write a checkpoint directory atomically (replacing any previous one at ``directory``).
 
@@ -135,6 +136,7 @@ def save_checkpoint(
             config.json; ``carry`` is the model's carried state (a nest of tensors).
         extra_files: name -> path of artefacts to store under ``extra/`` (hashed too).
         epoch, global_step: recorded in config.json (default: from ``trainer_state``).
+        vocab: shorthand for ``vocabs={"tokens": vocab}`` (a language model's vocabulary).
     Returns:
         The checkpoint directory.
     """
@@ -146,6 +148,8 @@ def save_checkpoint(
     if not dataclasses.is_dataclass(model_config):
         raise CheckpointError(f"{type(model).__name__}.config must be a dataclass")
     vocabs = dict(vocabs or {})
+    if vocab is not None:
+        vocabs.setdefault("tokens", vocab)
     for name in vocabs:
         check_vocab_name(name)
     check_vocabs(expected_vocab_sizes(model_config), vocabs, f"the {type(model).__name__}")
