@@ -29,6 +29,7 @@ from rnnlab.training.checkpoint_format import (
     EXTRA_DIR,
     FORMAT,
     MANIFEST_FILE,
+    MANIFEST_FORMAT,
     MODEL_FILE,
     OPTIMIZER_FILE,
     READABLE_VERSIONS,
@@ -89,7 +90,12 @@ def _manifest(root: Path) -> dict[str, dict[str, Any]]:
             "(an interrupted save, or not a checkpoint directory)"
         )
     manifest = _read_json(file)
-    entries = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise CheckpointError(f"{file} is not an rnnlab checkpoint manifest")
+    version = manifest.get("version", 1)  # format 1 wrote no version
+    if version not in READABLE_VERSIONS:
+        raise CheckpointError(f"{file}: manifest version {version!r} is not supported")
+    entries = manifest.get("files")
     if not isinstance(entries, dict) or not all(
         isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("size"), int)
         for e in entries.values()
@@ -97,7 +103,15 @@ def _manifest(root: Path) -> dict[str, dict[str, Any]]:
         raise CheckpointError(
             f'{file} is corrupted: expected {{"files": {{name: {{"sha256", "size"}}}}}}'
         )
-    return entries
+    return _Entries(entries, version)
+
+
+class _Entries(dict):
+    """The manifest's file entries, and the format version it declares."""
+
+    def __init__(self, entries: dict, version: int) -> None:
+        super().__init__(entries)
+        self.version = version
 
 
 def verify_checkpoint(path: str | Path, files: list[str] | None = None) -> dict[str, Any]:
@@ -194,6 +208,11 @@ def load_checkpoint(
     if verify:
         verify_checkpoint(root, [CONFIG_FILE])
     config = _check_config(root, _read_json(config_file) if config_file.is_file() else None)
+    if verify and entries.version != config["version"]:
+        raise CheckpointError(
+            f"{root / MANIFEST_FILE} declares format {entries.version} but {config_file} "
+            f"format {config['version']}: the files do not belong together"
+        )
     needed = [MODEL_FILE, *_vocab_files(config).values()]
     needed += [f"{EXTRA_DIR}/{n}" for n in config.get("extra_files") or []]
     if resume:
