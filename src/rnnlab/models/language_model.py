@@ -70,7 +70,7 @@ class LMConfig:
         init_range: if set, every weight uniform in (-init_range, init_range) and the
             decoder bias 0 (Zaremba et al.); else the layers' own init and the embedding /
             decoder uniform in (-0.1, 0.1).
-        backend: the recurrent layers' execution path, "auto", "scratch" or "native".
+        backend: the recurrent layers' execution path, "auto", "scratch", "native" or "fused".
     """
 
     vocab_size: int = 0
@@ -88,7 +88,7 @@ class LMConfig:
     tie_weights: bool = False
     forget_bias: float | None = None
     init_range: float | None = None
-    backend: Literal["auto", "scratch", "native"] = "auto"
+    backend: Literal["auto", "scratch", "native", "fused"] = "auto"
 
     def __post_init__(self) -> None:
         errors = []

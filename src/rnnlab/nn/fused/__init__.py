@@ -23,6 +23,7 @@ input dtype; bf16 / fp16 inputs give bf16 / fp16 outputs and products (as cuDNN 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 
@@ -33,6 +34,7 @@ __all__ = ["triton_installed", "interpreter_on", "unavailable_reason", "FUSED_DT
 FUSED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 
+@functools.lru_cache(maxsize=1)
 def triton_installed() -> bool:
     """Whether the ``triton`` package can be imported (without importing it)."""
     return importlib.util.find_spec("triton") is not None
