@@ -91,7 +91,7 @@ def choose_backend(
         if requested == "native":
             raise ValueError(f"backend='native' cannot compute this configuration: {scratch_only}")
         if fused_ok:
-            return "fused", f"auto: {scratch_only} has no native kernel; fused Triton kernels on cuda"
+            return "fused", f"auto: {scratch_only} has no native kernel; fused Triton kernels"
         return "scratch", f"auto: {scratch_only} has no native kernel"
     if requested == "native":
         return "native", "requested backend='native'"
