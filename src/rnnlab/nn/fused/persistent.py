@@ -31,9 +31,11 @@ from torch import Tensor
 __all__ = ["Plan", "plan", "lstm_persistent_forward", "gru_persistent_forward", "run_persistent"]
 
 MAX_BATCH = 64
-# Bytes of W_hh slice one program may hold (a Hopper SM has 256 KiB of registers and up to
-# 228 KiB of shared memory; leave room for h, the gates and the compiler).
-ON_CHIP_BUDGET = 96 * 1024
+# Bytes of W_hh slice one program may hold in registers: half of a Hopper / Ampere SM's
+# 256 KiB register file, spread over 8 warps (128 registers a thread). A first guess, to be
+# tuned on a GPU: past it the compiler spills the weights to local memory.
+ON_CHIP_BUDGET = 128 * 1024
+NUM_WARPS = 8
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def _launch(kernel, xw, h0, w_hh, mask, plan_: Plan, extra, precision):
     kernel[(plan_.programs,)](
         xw.contiguous(), w_hh.contiguous(), h_ex, mask_f, out, barrier, *extra, T, B, H,
         HAS_MASK=mask is not None, NUM_PROGRAMS=plan_.programs, BLOCK_B=plan_.block_b,
-        BLOCK_H=plan_.block_h, BLOCK_K=plan_.block_k, PRECISION=precision,
+        BLOCK_H=plan_.block_h, BLOCK_K=plan_.block_k, PRECISION=precision, num_warps=NUM_WARPS,
     )  # fmt: skip
     return out, h_ex
 
