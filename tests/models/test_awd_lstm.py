@@ -59,7 +59,7 @@ def test_ar_tar_are_added_in_training_and_taken_out_of_the_reported_loss():
     out = model.step((tokens, targets), None)
     torch.testing.assert_close(out.loss.detach(), (ce + expected).detach())
     assert out.sums[PENALTY_SUM] == pytest.approx(float(expected) * T * B)
-    totals = {"loss_sum": float(out.loss) * out.count, "count": out.count, **out.sums}
+    totals = {"loss_sum": float(out.loss.detach()) * out.count, "count": out.count, **out.sums}
     metrics = model.summarize({**totals, "loss": totals["loss_sum"] / out.count})
     assert metrics["loss"] == pytest.approx(float(ce))
     assert metrics["ppl"] == pytest.approx(math.exp(float(ce)))
