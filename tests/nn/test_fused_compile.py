@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from rnnlab.nn.fused import triton_installed
+from rnnlab.nn.fused import NO_TRITON, triton_installed
 
 pytestmark = [
     pytest.mark.triton,
-    pytest.mark.skipif(not triton_installed(), reason="triton is not installed (rnnlab[gpu])"),
+    pytest.mark.skipif(not triton_installed(), reason=NO_TRITON),
 ]
 
 _CHILD = textwrap.dedent(

@@ -10,11 +10,9 @@ from test_recurrent_parity import assert_parity
 
 from rnnlab.nn import GRU, LSTM
 from rnnlab.nn.backend import choose_backend
-from rnnlab.nn.fused import triton_installed, unavailable_reason
+from rnnlab.nn.fused import NO_TRITON, triton_installed, unavailable_reason
 
-needs_triton = pytest.mark.skipif(
-    not triton_installed(), reason="triton is not installed (pip install rnnlab[gpu])"
-)
+needs_triton = pytest.mark.skipif(not triton_installed(), reason=NO_TRITON)
 
 
 @pytest.mark.triton
@@ -102,7 +100,7 @@ def test_fused_layer_error_names_the_missing_piece(monkeypatch):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.skipif(not triton_installed(), reason="triton is not installed")
+@pytest.mark.skipif(not triton_installed(), reason=NO_TRITON)
 @pytest.mark.parametrize("mode", ["rnn_tanh", "lstm", "gru"])
 def test_fused_layer_equals_torch_on_cuda(mode):
     tf32 = torch.backends.cuda.matmul.allow_tf32

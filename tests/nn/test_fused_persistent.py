@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnnlab.nn import GRU, LSTM, scan
-from rnnlab.nn.fused import triton_installed
+from rnnlab.nn.fused import NO_TRITON, triton_installed
 from rnnlab.nn.fused.persistent import ON_CHIP_BUDGET, Plan, plan
 
 T, B, H = 4, 3, 19
@@ -33,7 +33,7 @@ def _mask():
 
 
 @pytest.mark.triton
-@pytest.mark.skipif(not triton_installed(), reason="triton is not installed (rnnlab[gpu])")
+@pytest.mark.skipif(not triton_installed(), reason=NO_TRITON)
 @pytest.mark.parametrize("masked", [False, True])
 def test_persistent_lstm_and_gru_equal_the_reference_scans(masked):
     from rnnlab.nn.fused.persistent import gru_persistent_forward, lstm_persistent_forward
@@ -52,7 +52,7 @@ def test_persistent_lstm_and_gru_equal_the_reference_scans(masked):
 
 
 @pytest.mark.triton
-@pytest.mark.skipif(not triton_installed(), reason="triton is not installed (rnnlab[gpu])")
+@pytest.mark.skipif(not triton_installed(), reason=NO_TRITON)
 @pytest.mark.parametrize("cls", [LSTM, GRU])
 def test_run_persistent_equals_the_layer(cls):
     from rnnlab.nn.fused.persistent import run_persistent

@@ -12,11 +12,11 @@ import torch
 
 from rnnlab.nn import functional as RF
 from rnnlab.nn import scan
-from rnnlab.nn.fused import triton_installed
+from rnnlab.nn.fused import NO_TRITON, triton_installed
 
 pytestmark = [
     pytest.mark.triton,
-    pytest.mark.skipif(not triton_installed(), reason="triton is not installed (rnnlab[gpu])"),
+    pytest.mark.skipif(not triton_installed(), reason=NO_TRITON),
 ]
 
 T, B, H = 4, 2, 19  # H = 19 with block 16: two programs per row, the second 3/16 full

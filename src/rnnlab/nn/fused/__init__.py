@@ -29,9 +29,16 @@ import os
 
 import torch
 
-__all__ = ["triton_installed", "interpreter_on", "unavailable_reason", "FUSED_DTYPES"]
+__all__ = [
+    "triton_installed",
+    "interpreter_on",
+    "unavailable_reason",
+    "FUSED_DTYPES",
+    "NO_TRITON",
+]
 
 FUSED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+NO_TRITON = "triton is not installed (pip install rnnlab[gpu])"
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,7 +56,7 @@ def unavailable_reason(device_type: str, dtype: torch.dtype, proj_size: int = 0)
     """Why the fused kernels cannot run for a layer on ``device_type`` in ``dtype``; None if
     they can."""
     if not triton_installed():
-        return "triton is not installed (pip install rnnlab[gpu])"
+        return NO_TRITON
     if device_type != "cuda" and not (device_type == "cpu" and interpreter_on()):
         return f"the Triton kernels need a CUDA device (or TRITON_INTERPRET=1), got {device_type}"
     if dtype not in FUSED_DTYPES:
