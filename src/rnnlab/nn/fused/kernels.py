@@ -49,6 +49,13 @@ def launch(kernel, B: int, H: int, *args, block: int | None = None, **meta) -> N
 
 
 @triton.jit
+def _units(H, BLOCK: tl.constexpr):
+    """(row b, the hidden units ``cols`` this program owns, which of them are < H)."""
+    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    return tl.program_id(0), cols, cols < H
+
+
+@triton.jit
 def _tanh(x):
     """tanh from one exp, stable for large |x|: sign(x) (1 - e) / (1 + e), e = exp(-2|x|)."""
     e = tl.exp(-2.0 * tl.abs(x))
@@ -116,9 +123,7 @@ def lstm_forward_kernel(
     H, HAS_BIAS: tl.constexpr, HAS_MASK: tl.constexpr, WRITE_MM: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row, row4 = b * H, b * 4 * H
     i = tl.sigmoid(_pre(xw, hw, bias, row4, row4, 0, H, cols, ok, HAS_BIAS))
     f = tl.sigmoid(_pre(xw, hw, bias, row4, row4, 1, H, cols, ok, HAS_BIAS))
@@ -144,9 +149,7 @@ def lstm_backward_kernel(
     d_gates,  # output: (B, 4H) gradient of the gate pre-activations
     H, HAS_REC: tl.constexpr, HAS_MASK: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row, row4 = b * H + cols, b * 4 * H + cols
     m = _step_mask(mask, b, HAS_MASK)
     a, g_h = _gradient_in(dout, rec, carry, m, row, ok, HAS_REC)
@@ -175,9 +178,7 @@ def gru_forward_kernel(
     H, HAS_BIAS: tl.constexpr, HAS_MASK: tl.constexpr, WRITE_MM: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row, row3 = b * H + cols, b * 3 * H + cols
     r = tl.sigmoid(_pre(xw, hw, bias, b * 3 * H, b * 3 * H, 0, H, cols, ok, HAS_BIAS))
     z = tl.sigmoid(_pre(xw, hw, bias, b * 3 * H, b * 3 * H, 1, H, cols, ok, HAS_BIAS))
@@ -200,9 +201,7 @@ def gru_backward_kernel(
     d_xw, d_hw,  # outputs: (B, 3H) gradients of xw_t and of hw_t + b_hh
     H, HAS_REC: tl.constexpr, HAS_MASK: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row, row3 = b * H + cols, b * 3 * H + cols
     m = _step_mask(mask, b, HAS_MASK)
     a, g_h = _gradient_in(dout, rec, carry, m, row, ok, HAS_REC)
@@ -231,9 +230,7 @@ def gru_original_forward_a_kernel(
     rz, rh,  # outputs: (B, 2H) activated r z (fp32), (B, H) r h (product dtype)
     H, HAS_BIAS: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     r = tl.sigmoid(_pre(xw, hw_rz, bias, b * 3 * H, b * 2 * H, 0, H, cols, ok, HAS_BIAS))
     z = tl.sigmoid(_pre(xw, hw_rz, bias, b * 3 * H, b * 2 * H, 1, H, cols, ok, HAS_BIAS))
     _store(rz, b * 2 * H + cols, r, ok)
@@ -248,9 +245,7 @@ def gru_original_forward_b_kernel(
     H, HAS_BIAS: tl.constexpr, HAS_MASK: tl.constexpr, WRITE_MM: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row = b * H + cols
     n_pre = _load(xw, b * 3 * H + 2 * H + cols, ok) + _load(hw_n, row, ok)
     if HAS_BIAS:
@@ -269,9 +264,7 @@ def gru_original_backward_b_kernel(
     d_xw,  # output: writes the z block and the n block of d xw_t (B, 3H)
     H, HAS_REC: tl.constexpr, HAS_MASK: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row, row3 = b * H + cols, b * 3 * H + cols
     m = _step_mask(mask, b, HAS_MASK)
     a, g_h = _gradient_in(dout, rec, carry, m, row, ok, HAS_REC)
@@ -287,9 +280,7 @@ def gru_original_backward_a_kernel(
     carry, d_xw,  # carry += d_rh r (in place); writes the r block of d xw_t (B, 3H)
     H, BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row = b * H + cols
     g = _load(d_rh, row, ok)
     r = _load(rz, b * 2 * H + cols, ok)
@@ -309,9 +300,7 @@ def rnn_forward_kernel(
     H, ACT: tl.constexpr, HAS_BIAS: tl.constexpr, HAS_MASK: tl.constexpr,
     WRITE_MM: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row = b * H + cols
     a = _pre(xw, hw, bias, b * H, b * H, 0, H, cols, ok, HAS_BIAS)
     if ACT == 0:
@@ -329,9 +318,7 @@ def rnn_backward_kernel(
     d_pre,  # output: (B, H) gradient of the pre-activation
     H, ACT: tl.constexpr, HAS_REC: tl.constexpr, HAS_MASK: tl.constexpr, BLOCK: tl.constexpr,
 ):
-    b = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    ok = cols < H
+    b, cols, ok = _units(H, BLOCK)
     row = b * H + cols
     m = _step_mask(mask, b, HAS_MASK)
     a, g_h = _gradient_in(dout, rec, carry, m, row, ok, HAS_REC)

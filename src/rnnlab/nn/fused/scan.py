@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnlab.nn.bptt import _previous, _weight_grad
 from rnnlab.nn.fused import kernels as K
 
 __all__ = ["lstm_scan_fused", "gru_scan_fused", "rnn_scan_fused"]
@@ -35,16 +36,6 @@ def _mask_f32(mask: Tensor | None) -> Tensor | None:
 def _or(t: Tensor | None, dummy: Tensor) -> Tensor:
     """A pointer for a kernel argument its constexpr flags leave unread."""
     return dummy if t is None else t
-
-
-def _previous(first: Tensor, states: Tensor) -> Tensor:
-    """(T, B, H) = [first, states[0], ..., states[T-2]]: the state each step read."""
-    return torch.cat([first.unsqueeze(0), states[:-1]])
-
-
-def _weight_grad(dg: Tensor, h_prev: Tensor) -> Tensor:
-    """dW (G, H) = sum_t dg_t^T h_prev_t: (G, T*B) x (T*B, H)."""
-    return dg.reshape(-1, dg.shape[-1]).t() @ h_prev.reshape(-1, h_prev.shape[-1])
 
 
 class _States:
