@@ -36,8 +36,10 @@ def test_bench_command_is_registered():
 def test_gpu_benchmark_plumbing_on_cpu(tmp_path):
     """The GPU benchmark's rows and table, run on CPU tensors (the fused and persistent
     contenders under Triton's interpreter when triton is installed; graphs are skipped)."""
+    import torch
+
     from rnnlab.benchmark_gpu import gpu_markdown_table, run_gpu_benchmark
-    from rnnlab.nn.fused import triton_installed
+    from rnnlab.nn.fused import unavailable_reason
 
     tiny = (Shape("tiny", batch=2, steps=2, hidden=3, layers=1),)
     report = run_gpu_benchmark(
@@ -46,9 +48,10 @@ def test_gpu_benchmark_plumbing_on_cpu(tmp_path):
     )  # fmt: skip
     train, infer = report["results"]
     assert (train["task"], infer["task"]) == ("train", "infer")
-    expected = {"torch", "auto", "scratch"} | ({"fused"} if triton_installed() else set())
+    fused = unavailable_reason("cpu", torch.float32) is None  # triton and its interpreter
+    expected = {"torch", "auto", "scratch"} | ({"fused"} if fused else set())
     assert set(train["seconds"]) == expected
-    assert set(infer["seconds"]) == expected | ({"persistent"} if triton_installed() else set())
+    assert set(infer["seconds"]) == expected | ({"persistent"} if fused else set())
     assert train["skipped"]["persistent"] == "inference only"
     assert train["skipped"]["scratch+graph"] == "CUDA graphs need a CUDA device"
     assert train["time_ratio_to_cudnn"]["torch"] == 1.0

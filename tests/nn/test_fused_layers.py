@@ -4,6 +4,8 @@ of the fused path is reported. The kernels run under Triton's interpreter on CPU
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from test_recurrent_parity import assert_parity
@@ -13,6 +15,22 @@ from rnnlab.nn.backend import choose_backend
 from rnnlab.nn.fused import NO_TRITON, triton_installed, unavailable_reason
 
 needs_triton = pytest.mark.skipif(not triton_installed(), reason=NO_TRITON)
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"  # else the interpreter on CPU
+
+
+@contextlib.contextmanager
+def _on_device():
+    """Build and run on DEVICE; on CUDA with TF32 off, so that float32 means float32."""
+    if DEVICE == "cpu":
+        yield
+        return
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.device(DEVICE), torch.backends.cudnn.flags(allow_tf32=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
 
 
 @pytest.mark.triton
@@ -23,7 +41,8 @@ needs_triton = pytest.mark.skipif(not triton_installed(), reason=NO_TRITON)
 )
 def test_fused_layer_equals_torch(mode, num_layers, bidirectional):
     """batch_first, unsorted lengths, given initial states (small: the interpreter is slow)."""
-    assert_parity(mode, num_layers, bidirectional, True, True, True, "fused", torch.float32)
+    with _on_device():
+        assert_parity(mode, num_layers, bidirectional, True, True, True, "fused", torch.float32)
 
 
 @pytest.mark.triton
@@ -31,16 +50,17 @@ def test_fused_layer_equals_torch(mode, num_layers, bidirectional):
 def test_fused_original_gru_equals_scratch():
     """Cho's GRU has no torch.nn counterpart: the fused layer equals the scratch layer."""
     torch.manual_seed(0)
-    scratch = GRU(3, 5, num_layers=2, bidirectional=True, variant="original", backend="scratch")
-    fused = GRU(3, 5, num_layers=2, bidirectional=True, variant="original", backend="fused")
+    kw = dict(num_layers=2, bidirectional=True, variant="original", device=DEVICE)
+    scratch, fused = GRU(3, 5, **kw, backend="scratch"), GRU(3, 5, **kw, backend="fused")
     fused.load_state_dict(scratch.state_dict())
-    x = torch.randn(4, 3, 3, requires_grad=True)  # (T, B, D_in)
+    x = torch.randn(4, 3, 3, device=DEVICE, requires_grad=True)  # (T, B, D_in)
     lengths = torch.tensor([4, 1, 3])
     results = []
-    for layer in (scratch, fused):
-        out, h = layer(x, lengths=lengths)
-        grads = torch.autograd.grad((out.sum() + (h * h).sum()), [x, *layer.parameters()])
-        results.append((out, h, grads))
+    with _on_device():
+        for layer in (scratch, fused):
+            out, h = layer(x, lengths=lengths)
+            grads = torch.autograd.grad((out.sum() + (h * h).sum()), [x, *layer.parameters()])
+            results.append((out, h, grads))
     assert fused.last_backend == "fused"
     (out_s, h_s, g_s), (out_f, h_f, g_f) = results
     torch.testing.assert_close(out_f, out_s, rtol=1e-5, atol=1e-5)
@@ -102,11 +122,6 @@ def test_fused_layer_error_names_the_missing_piece(monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.skipif(not triton_installed(), reason=NO_TRITON)
 @pytest.mark.parametrize("mode", ["rnn_tanh", "lstm", "gru"])
-def test_fused_layer_equals_torch_on_cuda(mode):
-    tf32 = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        with torch.device("cuda"), torch.backends.cudnn.flags(allow_tf32=False):
-            assert_parity(mode, 2, True, True, True, True, "fused", torch.float32)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = tf32
+def test_fused_layer_equals_torch_on_cuda_two_layers_bidirectional(mode):
+    with _on_device():
+        assert_parity(mode, 2, True, True, True, True, "fused", torch.float32)

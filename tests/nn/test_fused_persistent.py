@@ -11,6 +11,9 @@ from rnnlab.nn.fused import NO_TRITON, triton_installed
 from rnnlab.nn.fused.persistent import ON_CHIP_BUDGET, Plan, plan
 
 T, B, H = 4, 3, 19
+# On CUDA the plan splits H = 19 over two programs, so the grid barrier runs; on CPU the
+# interpreter runs the one-program form.
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
@@ -29,7 +32,7 @@ def test_plan_says_why_there_is_none():
 
 
 def _mask():
-    return torch.arange(T).unsqueeze(1) < torch.tensor([4, 1, 3])  # (T, B)
+    return (torch.arange(T).unsqueeze(1) < torch.tensor([4, 1, 3])).to(DEVICE)  # (T, B)
 
 
 @pytest.mark.triton
@@ -41,6 +44,7 @@ def test_persistent_lstm_and_gru_equal_the_reference_scans(masked):
     gen = torch.Generator().manual_seed(2)
     xw, h0, c0 = (torch.randn(*s, generator=gen) for s in ((T, B, 4 * H), (B, H), (B, H)))
     w, b = torch.randn(4 * H, H, generator=gen) * 0.3, torch.randn(4 * H, generator=gen)
+    xw, h0, c0, w, b = (t.to(DEVICE) for t in (xw, h0, c0, w, b))
     mask = _mask() if masked else None
     expected = scan.lstm_scan_reference(xw, h0, c0, w, b, mask=mask)
     for e, g in zip(expected, lstm_persistent_forward(xw, h0, c0, w, b, mask)):
@@ -57,8 +61,8 @@ def test_persistent_lstm_and_gru_equal_the_reference_scans(masked):
 def test_run_persistent_equals_the_layer(cls):
     from rnnlab.nn.fused.persistent import run_persistent
 
-    layer = cls(5, H, num_layers=2, bidirectional=True).eval()
-    x = torch.randn(T, B, 5)
+    layer = cls(5, H, num_layers=2, bidirectional=True, device=DEVICE).eval()
+    x = torch.randn(T, B, 5, device=DEVICE)
     expected_out, expected_state = layer(x)
     out, state = run_persistent(layer, x)
     torch.testing.assert_close(out, expected_out, **TOL)
@@ -67,4 +71,6 @@ def test_run_persistent_equals_the_layer(cls):
     for e, g in zip(expected_state, state):
         torch.testing.assert_close(g, e, **TOL)
     with pytest.raises(ValueError, match="variant='torch'"):
-        run_persistent(GRU(5, H, variant="original"), x)
+        run_persistent(GRU(5, H, variant="original", device=DEVICE).eval(), x)
+    with pytest.raises(ValueError, match=r"inference: call layer.eval\(\) first"):
+        run_persistent(layer.train(), x)

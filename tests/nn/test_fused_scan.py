@@ -19,6 +19,8 @@ pytestmark = [
     pytest.mark.skipif(not triton_installed(), reason=NO_TRITON),
 ]
 
+# The kernels run on CUDA where there is a device, else under the interpreter on CPU.
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 T, B, H = 4, 2, 19  # H = 19 with block 16: two programs per row, the second 3/16 full
 BLOCK = 16
 TOL = dict(rtol=1e-5, atol=1e-5)
@@ -45,7 +47,8 @@ def _inputs(G: int, cell_state: bool, bias: bool = True, dtype=torch.float32):
     gen = torch.Generator().manual_seed(3)
 
     def rand(*shape, scale=1.0):
-        return (torch.randn(*shape, generator=gen) * scale).to(dtype).requires_grad_()
+        x = torch.randn(*shape, generator=gen) * scale
+        return x.to(device=DEVICE, dtype=dtype).requires_grad_()
 
     states = [rand(B, H)] + ([rand(B, H, scale=0.5)] if cell_state else [])
     b_hh = rand(G * H, scale=0.3) if bias else None
@@ -54,13 +57,13 @@ def _inputs(G: int, cell_state: bool, bias: bool = True, dtype=torch.float32):
 
 def _mask() -> torch.Tensor:
     """(T, B) bool: sequences of lengths 4 and 2."""
-    return torch.arange(T).unsqueeze(1) < torch.tensor([4, 2])
+    return (torch.arange(T).unsqueeze(1) < torch.tensor([4, 2])).to(DEVICE)
 
 
 def _grads(outputs, inputs, seed=5):
     """Gradients of a random linear function of ``outputs`` w.r.t. the ``inputs`` that exist."""
     gen = torch.Generator().manual_seed(seed)
-    loss = sum((o * torch.randn(o.shape, generator=gen).to(o.dtype)).sum() for o in outputs)
+    loss = sum((o * torch.randn(o.shape, generator=gen).to(o)).sum() for o in outputs)
     present = [x for x in inputs if x is not None]
     return torch.autograd.grad(loss, present)
 
@@ -105,7 +108,7 @@ def test_lstm_forward_kernel_is_one_functional_step():
     xw, h0, c0, w_hh, b_hh = (t.detach() for t in _inputs(4, True))
     hw = h0 @ w_hh.t()  # (B, 4H)
     h_ref, c_ref, gates_ref = RF.lstm_pointwise(xw[0] + hw + b_hh, c0)
-    h, c, out, gates, tanh_c = (torch.empty(B, n) for n in (H, H, H, 4 * H, H))
+    h, c, out, gates, tanh_c = (torch.empty(B, n, device=DEVICE) for n in (H, H, H, 4 * H, H))
     K.launch(
         K.lstm_forward_kernel, B, H, xw[0], hw, b_hh, h0, c0, hw, h, c, out, h, gates, tanh_c,
         block=BLOCK, HAS_BIAS=True, HAS_MASK=False, WRITE_MM=False,
@@ -123,7 +126,7 @@ def test_gru_forward_kernel_is_one_functional_step():
 
     xw, h0, w_hh, b_hh = (t.detach() for t in _inputs(3, False))
     hw = h0 @ w_hh.t()  # (B, 3H), the kernel adds b_hh itself
-    h, out, rzn, hn = torch.empty(B, H), torch.empty(B, H), torch.empty(B, 3 * H), torch.empty(B, H)
+    h, out, rzn, hn = (torch.empty(B, n, device=DEVICE) for n in (H, H, 3 * H, H))
     K.launch(
         K.gru_forward_kernel, B, H, xw[0], hw, b_hh, h0, hw, h, out, h, rzn, hn,
         block=BLOCK, HAS_BIAS=True, HAS_MASK=False, WRITE_MM=False,

@@ -175,6 +175,8 @@ def run_persistent(layer, x: Tensor, hx=None):
 
     if layer.mode not in ("LSTM", "GRU") or layer.proj_size:
         raise ValueError(f"the persistent kernel runs LSTM (no proj_size) and GRU, got {layer}")
+    if layer.training:
+        raise ValueError("the persistent kernel is for inference: call layer.eval() first")
     states = layer._check_states(hx, x.shape[1], False, layer.weight_ih_l0)
     out, finals = run_scratch(_PersistentScans(layer), x, states, None, layer._forward_weights())
     return out, (tuple(finals) if layer.mode == "LSTM" else finals[0])
