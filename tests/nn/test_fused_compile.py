@@ -66,11 +66,16 @@ _CHILD = textwrap.dedent(
         return {"target": ".target sm_%d" % arch in ptx, "atom": "atom" in ptx,
                 "mma": "mma" in ptx}
 
+    def flags_off(constexprs):
+        return {k: (False if isinstance(v, bool) else v) for k, v in constexprs.items()}
+
     dtypes, archs = sys.argv[1].split(","), [int(a) for a in sys.argv[2].split(",")]
     report = {}
     for dtype in dtypes:
         for name, constexprs in STEP_KERNELS.items():
             report[f"{name}/{dtype}/90"] = compile_one(getattr(K, name), constexprs, dtype, 90)
+            off = flags_off(constexprs)
+            report[f"{name}/{dtype}/90/off"] = compile_one(getattr(K, name), off, dtype, 90)
     for arch in archs:
         for fn in (PK.lstm_persistent_kernel, PK.gru_persistent_kernel):
             report[f"{fn.__name__}/bf16/{arch}"] = compile_one(fn, PERSISTENT, "bf16", arch)
@@ -104,12 +109,12 @@ def _check(report: dict) -> None:
 
 def test_kernels_compile_for_sm90():
     report = _compile_report("fp32", "90")
-    assert len(report) == 12
+    assert len(report) == 22  # 10 step kernels with their flags on and off, 2 persistent
     _check(report)
 
 
 @pytest.mark.slow
 def test_kernels_compile_in_bf16_and_fp16_and_for_sm80():
     report = _compile_report("bf16,fp16", "80,90")
-    assert len(report) == 24
+    assert len(report) == 44
     _check(report)
