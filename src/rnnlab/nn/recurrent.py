@@ -13,7 +13,6 @@ Two execution paths compute the same function (``backend=``):
   sequence around within its own length; lengths become a (T, B) mask.
 * ``native``: torch's fused kernels (``torch._VF.lstm`` etc., oneDNN / cuDNN), called
   with the flat weight list in torch's order as ``torch.nn.RNNBase.forward`` does.
-
 * ``fused``: the scratch path with one Triton kernel per step for the element-wise math
   (``rnnlab.nn.fused``; needs triton and a CUDA device, or ``TRITON_INTERPRET=1``).
 
