@@ -26,7 +26,7 @@ pytestmark = [
 ]
 
 _CHILD = textwrap.dedent(
-    '''
+    """
     import json, sys, warnings
     import triton
     from triton.backends.compiler import GPUTarget
@@ -80,7 +80,7 @@ _CHILD = textwrap.dedent(
         for fn in (PK.lstm_persistent_kernel, PK.gru_persistent_kernel):
             report[f"{fn.__name__}/bf16/{arch}"] = compile_one(fn, PERSISTENT, "bf16", arch)
     print(json.dumps(report))
-    '''
+    """
 )
 
 

@@ -16,11 +16,13 @@ the command that resumes it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 _COMMON_FLAGS = {
+    "precision": "train.precision",
     "epochs": "train.epochs",
     "lr": "train.lr",
     "seed": "train.seed",
@@ -57,7 +59,17 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
         help="on --resume, allow these keys (or sections) to differ, e.g. train.epochs",
     )
     p.add_argument("--metrics-out", help="write the final metrics as flat JSON here")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 or auto (default: the config's)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1, mps or auto (default: the config's)")
+    p.add_argument(
+        "--precision", choices=["fp32", "bf16", "fp16"], help="autocast precision (default fp32)"
+    )
+    p.add_argument(
+        "--nproc-per-node",
+        type=int,
+        metavar="N",
+        help="run N data-parallel processes on this machine (torchrun --standalone; gloo on "
+        "CPU, NCCL on GPUs); under torchrun itself this is not needed",
+    )
     p.add_argument("--threads", type=int, help="torch CPU threads (1 is best on busy machines)")
     p.add_argument("--epochs", type=int, help="shortcut for --set train.epochs=N")
     p.add_argument("--lr", type=float, help="shortcut for --set train.lr=X")
@@ -116,6 +128,8 @@ def run_task(task, args: argparse.Namespace) -> int:
     from rnnlab.training.trainer import TrainingDiverged, TrainingInterrupted
 
     prog = f"rnnlab train {task.name}"
+    if args.nproc_per_node and "WORLD_SIZE" not in os.environ:
+        return _launch(args.nproc_per_node)
     expected = (
         CheckpointError,
         ConfigError,
@@ -147,9 +161,38 @@ def run_task(task, args: argparse.Namespace) -> int:
     except expected as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
-    write_metrics(args.metrics_out, result)
-    print(_summary(result, task.unit))
+    from rnnlab.training import distributed
+
+    if distributed.current().is_main:
+        write_metrics(args.metrics_out, result)
+        print(_summary(result, task.unit))
+    distributed.shutdown()
     return 0
+
+
+def _launch(nproc: int) -> int:
+    """Re-run this very command under ``torchrun --standalone --nproc-per-node N``."""
+    import subprocess
+
+    if nproc < 1:
+        print(f"--nproc-per-node must be >= 1, got {nproc}", file=sys.stderr)
+        return 2
+    argv = sys.argv[1:]
+    keep = []
+    skip = False
+    for arg in argv:  # drop --nproc-per-node N / --nproc-per-node=N
+        if skip:
+            skip = False
+            continue
+        if arg == "--nproc-per-node":
+            skip = True
+            continue
+        if arg.startswith("--nproc-per-node="):
+            continue
+        keep.append(arg)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    cmd += [f"--nproc-per-node={nproc}", "-m", "rnnlab", *keep]
+    return subprocess.run(cmd).returncode
 
 
 def _summary(result: dict[str, Any], unit: str) -> str:

@@ -34,6 +34,7 @@ stream at the same places.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -148,6 +149,27 @@ class LMBatches:
         self.generator = generator
         self.seed = seed
         self.epoch = 1
+
+    def shard(self, rank: int, world_size: int) -> LMBatches:
+        """Rank ``rank``'s share of the columns for data-parallel training: columns
+        ``[rank * B/W, (rank + 1) * B/W)``. The W shards together are this batch, and each
+        column's carried state stays on one rank; window lengths are the same on every rank.
+
+        Raises:
+            ValueError: B is not divisible by W.
+        """
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in a world of {world_size}")
+        if self.batch_size % world_size:
+            raise ValueError(
+                f"batch size {self.batch_size} cannot be split over {world_size} processes; "
+                "choose data.batch_size divisible by the number of processes"
+            )
+        per = self.batch_size // world_size
+        part = copy.copy(self)
+        part.data = self.data[:, rank * per : (rank + 1) * per]  # (N // B, B / W)
+        part.batch_size = per
+        return part
 
     def set_epoch(self, epoch: int) -> None:
         """Fix the random window lengths of the passes that follow to those of ``epoch``."""

@@ -351,6 +351,8 @@ class TrainConfig:
             (None = off); a resumed run continues from there bit for bit.
         checkpoint_every_minutes: also save ``last`` when this many minutes have passed since
             the previous save (None = off; the default 10 only matters for long runs).
+        precision: "fp32"; "bf16" or "fp16" run ``model.step`` under ``torch.autocast`` (fp16
+            with a gradient scaler); weights, optimizer state and checkpoints stay fp32.
         max_loss: stop (``TrainingDiverged``) when a training loss exceeds this; "auto" = 100 x
             max(1, the run's first loss); None = only non-finite losses stop the run.
         num_threads: torch intra-op threads during ``fit`` (None = leave as is).
@@ -387,6 +389,7 @@ class TrainConfig:
     checkpoint_every_steps: int | None = None
     checkpoint_every_minutes: float | None = 10.0
     max_loss: float | Literal["auto"] | None = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     num_threads: int | None = None
     progress: bool = True
     tensorboard: bool = False
@@ -401,6 +404,7 @@ class TrainConfig:
                 "loss_reduction must be 'mean' or 'sum_over_time'",
             ),
             (self.monitor_mode in ("min", "max"), "monitor_mode must be 'min' or 'max'"),
+            (self.precision in ("fp32", "bf16", "fp16"), "precision must be fp32, bf16 or fp16"),
             (
                 math.isfinite(self.lr) and self.lr > 0,
                 f"lr must be a finite number > 0, got {self.lr}",

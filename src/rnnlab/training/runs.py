@@ -306,17 +306,27 @@ def train_run(
     """
     import torch
 
+    from rnnlab.training import distributed
     from rnnlab.training.evaluation import resolve_device
     from rnnlab.training.resume import check_resume_config
     from rnnlab.training.trainer import Trainer
 
     t0 = time.perf_counter()
+    dist = distributed.init_distributed(cfg.train.device)
     try:
-        resolve_device(cfg.train.device)  # before any data is read or any folder made
+        resolve_device(dist.device(cfg.train.device))  # before any data is read or folder made
     except (ValueError, RuntimeError) as exc:
         raise ConfigError(f"train.device: {exc}") from exc
+    if not dist.is_main:
+        log = _quiet
     out = Path(out_dir) if out_dir is not None else None
-    resuming = prepare_run_dir(out, resume, log) if out is not None else False
+    resuming = False
+    if out is not None:
+        if dist.is_main:
+            resuming = prepare_run_dir(out, resume, log)
+        dist.barrier()
+        if not dist.is_main:
+            resuming = bool(resume) and (out / "checkpoints" / "last").is_dir()
     run_info: dict[str, Any] = {}
     if resuming:
         saved, run_info = saved_run_config(task, out)
@@ -352,10 +362,15 @@ def train_run(
         model = task.build_model(cfg)
         num_params = sum(p.numel() for p in model.parameters())
         log(task.describe(prepared, model))
-        if out is not None:
+        if out is not None and dist.is_main:
             from rnnlab.training.storage import write_json
 
             write_json(out / "config.json", to_dict(cfg))
+        train = prepared.data["train"]
+        if dist.active:
+            if not callable(getattr(train, "shard", None)):
+                raise ValueError(f"the {task.name} task's training data cannot be sharded")
+            train = train.shard(dist.rank, dist.world_size)
         trainer = Trainer(
             model,
             cfg.train,
@@ -367,7 +382,7 @@ def train_run(
             callbacks=callbacks,
         )
         last = out / "checkpoints" / "last" if resuming else None
-        result = trainer.fit(prepared.data["train"], prepared.data.get("valid"), resume_from=last)
+        result = trainer.fit(train, prepared.data.get("valid"), resume_from=last)
         if result.get("checkpoint_best"):
             from rnnlab.training.checkpoint_load import load_checkpoint, restore_model_state
 
@@ -383,11 +398,15 @@ def train_run(
         result.update(num_params=num_params, total_wall_s=time.perf_counter() - t0)
         result.update(prepared.info)
         result["_model"], result["_prepared"] = trainer.model, prepared
-        if out is not None and finish:
+        if out is not None and finish and dist.is_main:
             finish_run(out, result, log=log)
         return result
     finally:
         torch.set_num_threads(threads)
+
+
+def _quiet(message: str) -> None:
+    """The log of ranks other than 0."""
 
 
 def _note_edited_config(out: Path, saved: Any, log: Callable[[str], None]) -> None:

@@ -118,9 +118,22 @@ def _gradient_in(dout, rec, carry, m, offs, ok, HAS_REC: tl.constexpr):
 
 @triton.jit
 def lstm_forward_kernel(
-    xw, hw, bias, h_prev, c_prev, mask,  # inputs: (B, 4H) x2, (4H,), (B, H) x2, (B,)
-    h_out, c_out, out, h_mm, gates, tanh_c,  # outputs: (B, H) x4, (B, 4H), (B, H)
-    H, HAS_BIAS: tl.constexpr, HAS_MASK: tl.constexpr, WRITE_MM: tl.constexpr,
+    xw,
+    hw,
+    bias,
+    h_prev,
+    c_prev,
+    mask,  # inputs: (B, 4H) x2, (4H,), (B, H) x2, (B,)
+    h_out,
+    c_out,
+    out,
+    h_mm,
+    gates,
+    tanh_c,  # outputs: (B, H) x4, (B, 4H), (B, H)
+    H,
+    HAS_BIAS: tl.constexpr,
+    HAS_MASK: tl.constexpr,
+    WRITE_MM: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
@@ -134,8 +147,9 @@ def lstm_forward_kernel(
     tc = _tanh(c_new)
     m = _step_mask(mask, b, HAS_MASK)
     _store(c_out, row + cols, tl.where(m > 0.5, c_new, c_old), ok)
-    _finish_forward(o * tc, _load(h_prev, row + cols, ok), m, h_out, out, h_mm, row + cols, ok,
-                    WRITE_MM)
+    _finish_forward(
+        o * tc, _load(h_prev, row + cols, ok), m, h_out, out, h_mm, row + cols, ok, WRITE_MM
+    )
     _store(gates, row4 + cols, i, ok)
     _store(gates, row4 + H + cols, f, ok)
     _store(gates, row4 + 2 * H + cols, g, ok)
@@ -145,9 +159,19 @@ def lstm_forward_kernel(
 
 @triton.jit
 def lstm_backward_kernel(
-    dout, rec, carry, dc, gates, tanh_c, c_prev, mask,  # inputs (carry, dc updated in place)
+    dout,
+    rec,
+    carry,
+    dc,
+    gates,
+    tanh_c,
+    c_prev,
+    mask,  # inputs (carry, dc updated in place)
     d_gates,  # output: (B, 4H) gradient of the gate pre-activations
-    H, HAS_REC: tl.constexpr, HAS_MASK: tl.constexpr, BLOCK: tl.constexpr,
+    H,
+    HAS_REC: tl.constexpr,
+    HAS_MASK: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
     row, row4 = b * H + cols, b * 4 * H + cols
@@ -173,9 +197,20 @@ def lstm_backward_kernel(
 
 @triton.jit
 def gru_forward_kernel(
-    xw, hw, bias, h_prev, mask,  # inputs: (B, 3H) x2 (hw without bias), (3H,), (B, H), (B,)
-    h_out, out, h_mm, rzn, hn,  # outputs: (B, H) x3, (B, 3H) activated r z n, (B, H) W_hn h + b
-    H, HAS_BIAS: tl.constexpr, HAS_MASK: tl.constexpr, WRITE_MM: tl.constexpr,
+    xw,
+    hw,
+    bias,
+    h_prev,
+    mask,  # inputs: (B, 3H) x2 (hw without bias), (3H,), (B, H), (B,)
+    h_out,
+    out,
+    h_mm,
+    rzn,
+    hn,  # outputs: (B, H) x3, (B, 3H) activated r z n, (B, H) W_hn h + b
+    H,
+    HAS_BIAS: tl.constexpr,
+    HAS_MASK: tl.constexpr,
+    WRITE_MM: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
@@ -197,9 +232,19 @@ def gru_forward_kernel(
 
 @triton.jit
 def gru_backward_kernel(
-    dout, rec, carry, rzn, hn, h_prev, mask,  # inputs (carry updated in place)
-    d_xw, d_hw,  # outputs: (B, 3H) gradients of xw_t and of hw_t + b_hh
-    H, HAS_REC: tl.constexpr, HAS_MASK: tl.constexpr, BLOCK: tl.constexpr,
+    dout,
+    rec,
+    carry,
+    rzn,
+    hn,
+    h_prev,
+    mask,  # inputs (carry updated in place)
+    d_xw,
+    d_hw,  # outputs: (B, 3H) gradients of xw_t and of hw_t + b_hh
+    H,
+    HAS_REC: tl.constexpr,
+    HAS_MASK: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
     row, row3 = b * H + cols, b * 3 * H + cols
@@ -226,9 +271,15 @@ def gru_backward_kernel(
 
 @triton.jit
 def gru_original_forward_a_kernel(
-    xw, hw_rz, bias, h_prev,  # inputs: (B, 3H), (B, 2H) h W_rz^T, (3H,), (B, H)
-    rz, rh,  # outputs: (B, 2H) activated r z (fp32), (B, H) r h (product dtype)
-    H, HAS_BIAS: tl.constexpr, BLOCK: tl.constexpr,
+    xw,
+    hw_rz,
+    bias,
+    h_prev,  # inputs: (B, 3H), (B, 2H) h W_rz^T, (3H,), (B, H)
+    rz,
+    rh,  # outputs: (B, 2H) activated r z (fp32), (B, H) r h (product dtype)
+    H,
+    HAS_BIAS: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
     r = tl.sigmoid(_pre(xw, hw_rz, bias, b * 3 * H, b * 2 * H, 0, H, cols, ok, HAS_BIAS))
@@ -240,9 +291,20 @@ def gru_original_forward_a_kernel(
 
 @triton.jit
 def gru_original_forward_b_kernel(
-    xw, hw_n, bias, h_prev, rz, mask,  # inputs: (B, 3H), (B, H) (r h) W_n^T, (3H,), ...
-    h_out, out, h_mm, n_out,  # outputs: (B, H) x4
-    H, HAS_BIAS: tl.constexpr, HAS_MASK: tl.constexpr, WRITE_MM: tl.constexpr,
+    xw,
+    hw_n,
+    bias,
+    h_prev,
+    rz,
+    mask,  # inputs: (B, 3H), (B, H) (r h) W_n^T, (3H,), ...
+    h_out,
+    out,
+    h_mm,
+    n_out,  # outputs: (B, H) x4
+    H,
+    HAS_BIAS: tl.constexpr,
+    HAS_MASK: tl.constexpr,
+    WRITE_MM: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
@@ -260,9 +322,18 @@ def gru_original_forward_b_kernel(
 
 @triton.jit
 def gru_original_backward_b_kernel(
-    dout, rec, carry, rz, n_all, h_prev, mask,  # inputs (carry updated in place)
+    dout,
+    rec,
+    carry,
+    rz,
+    n_all,
+    h_prev,
+    mask,  # inputs (carry updated in place)
     d_xw,  # output: writes the z block and the n block of d xw_t (B, 3H)
-    H, HAS_REC: tl.constexpr, HAS_MASK: tl.constexpr, BLOCK: tl.constexpr,
+    H,
+    HAS_REC: tl.constexpr,
+    HAS_MASK: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
     row, row3 = b * H + cols, b * 3 * H + cols
@@ -276,9 +347,13 @@ def gru_original_backward_b_kernel(
 
 @triton.jit
 def gru_original_backward_a_kernel(
-    d_rh, rz, h_prev,  # inputs: (B, H) d n_pre W_n (gradient of r h), (B, 2H), (B, H)
-    carry, d_xw,  # carry += d_rh r (in place); writes the r block of d xw_t (B, 3H)
-    H, BLOCK: tl.constexpr,
+    d_rh,
+    rz,
+    h_prev,  # inputs: (B, H) d n_pre W_n (gradient of r h), (B, 2H), (B, H)
+    carry,
+    d_xw,  # carry += d_rh r (in place); writes the r block of d xw_t (B, 3H)
+    H,
+    BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
     row = b * H + cols
@@ -295,10 +370,21 @@ def gru_original_backward_a_kernel(
 
 @triton.jit
 def rnn_forward_kernel(
-    xw, hw, bias, h_prev, mask,  # inputs: (B, H) x2, (H,), (B, H), (B,)
-    h_out, out, h_mm, new,  # outputs: (B, H) x4 (new: the candidate h~, fp32)
-    H, ACT: tl.constexpr, HAS_BIAS: tl.constexpr, HAS_MASK: tl.constexpr,
-    WRITE_MM: tl.constexpr, BLOCK: tl.constexpr,
+    xw,
+    hw,
+    bias,
+    h_prev,
+    mask,  # inputs: (B, H) x2, (H,), (B, H), (B,)
+    h_out,
+    out,
+    h_mm,
+    new,  # outputs: (B, H) x4 (new: the candidate h~, fp32)
+    H,
+    ACT: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    HAS_MASK: tl.constexpr,
+    WRITE_MM: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
     row = b * H + cols
@@ -314,9 +400,17 @@ def rnn_forward_kernel(
 
 @triton.jit
 def rnn_backward_kernel(
-    dout, rec, carry, new, mask,  # inputs (carry updated in place)
+    dout,
+    rec,
+    carry,
+    new,
+    mask,  # inputs (carry updated in place)
     d_pre,  # output: (B, H) gradient of the pre-activation
-    H, ACT: tl.constexpr, HAS_REC: tl.constexpr, HAS_MASK: tl.constexpr, BLOCK: tl.constexpr,
+    H,
+    ACT: tl.constexpr,
+    HAS_REC: tl.constexpr,
+    HAS_MASK: tl.constexpr,
+    BLOCK: tl.constexpr,
 ):
     b, cols, ok = _units(H, BLOCK)
     row = b * H + cols

@@ -41,10 +41,23 @@ def _read_state(h_ex, t, B, H, rows, ks, row_ok, k_ok):
 
 @triton.jit
 def lstm_persistent_kernel(
-    xw, w_hh, h_ex, mask, out, barrier, c0, c_T,
-    T, B, H,
-    HAS_MASK: tl.constexpr, NUM_PROGRAMS: tl.constexpr, BLOCK_B: tl.constexpr,
-    BLOCK_H: tl.constexpr, BLOCK_K: tl.constexpr, PRECISION: tl.constexpr,
+    xw,
+    w_hh,
+    h_ex,
+    mask,
+    out,
+    barrier,
+    c0,
+    c_T,
+    T,
+    B,
+    H,
+    HAS_MASK: tl.constexpr,
+    NUM_PROGRAMS: tl.constexpr,
+    BLOCK_B: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    PRECISION: tl.constexpr,
 ):
     p = tl.program_id(0)
     rows, ks = tl.arange(0, BLOCK_B), tl.arange(0, BLOCK_K)
@@ -91,10 +104,22 @@ def lstm_persistent_kernel(
 
 @triton.jit
 def gru_persistent_kernel(
-    xw, w_hh, h_ex, mask, out, barrier, bias,
-    T, B, H,
-    HAS_MASK: tl.constexpr, NUM_PROGRAMS: tl.constexpr, BLOCK_B: tl.constexpr,
-    BLOCK_H: tl.constexpr, BLOCK_K: tl.constexpr, PRECISION: tl.constexpr,
+    xw,
+    w_hh,
+    h_ex,
+    mask,
+    out,
+    barrier,
+    bias,
+    T,
+    B,
+    H,
+    HAS_MASK: tl.constexpr,
+    NUM_PROGRAMS: tl.constexpr,
+    BLOCK_B: tl.constexpr,
+    BLOCK_H: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    PRECISION: tl.constexpr,
 ):
     p = tl.program_id(0)
     rows, ks = tl.arange(0, BLOCK_B), tl.arange(0, BLOCK_K)
