@@ -26,7 +26,6 @@ from rnnlab.training import (
     TrainConfig,
     Trainer,
     load_model,
-    save_checkpoint,
 )
 
 FILES = [
