@@ -21,13 +21,14 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnlab.nn._checks import check_probability
+
 __all__ = ["LockedDropout", "EmbeddingDropout"]
 
 
 def _check_p(p: float) -> float:
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
-    return float(p)
+    """A dropout probability in [0, 1) (p = 1 would divide by zero when rescaling)."""
+    return check_probability("dropout probability", p, inclusive_one=False)
 
 
 class LockedDropout(nn.Module):
