@@ -27,15 +27,15 @@ Shapes: T time, B batch, E embedding, H hidden (P = proj_size or H), V vocabular
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnlab.models.lm_config import LMConfig
+from rnnlab.models.size import check_fits_in_memory, lm_parameter_count
 from rnnlab.nn.cells import set_forget_bias
 from rnnlab.nn.dropout import EmbeddingDropout, LockedDropout
 from rnnlab.nn.recurrent import recurrent_layer
@@ -45,102 +45,6 @@ from rnnlab.training.registry import register_model
 __all__ = ["LMConfig", "LanguageModel"]
 
 State = Any  # LSTM: (h (L, B, P), c (L, B, H)); RNN / GRU: h (L, B, H)
-
-
-@dataclass(frozen=True)
-class LMConfig:
-    """Architecture of a ``LanguageModel`` (JSON-serialisable; saved in checkpoints).
-
-    Attributes:
-        vocab_size: V, the number of token ids; 0 in a run config means "from the
-            vocabulary" (the model itself needs V >= 1).
-        cell: "lstm", "gru", "rnn" (tanh) or "rnn_relu".
-        embed_dim: E.
-        hidden_size: H, units per recurrent layer.
-        num_layers: L.
-        proj_size: LSTM output projection P (0 = none).
-        dropout: dropout before the decoder; also the default of the two below.
-        dropout_input: dropout on the embedding output (None = ``dropout``).
-        dropout_hidden: dropout between recurrent layers (None = ``dropout``).
-        dropout_kind: "standard" (fresh mask per step) or "locked" (one mask per sequence).
-        embedding_dropout: probability of dropping a whole word type from a batch.
-        weight_drop: DropConnect probability on hidden-to-hidden weights.
-        tie_weights: share the embedding matrix with the decoder (needs E == P).
-        forget_bias: LSTM forget-gate bias (None = the layer's default init).
-        init_range: if set, every weight uniform in (-init_range, init_range) and the
-            decoder bias 0 (Zaremba et al.); else the layers' own init and the embedding /
-            decoder uniform in (-0.1, 0.1).
-        backend: the recurrent layers' execution path, "auto", "scratch" or "native".
-    """
-
-    vocab_size: int = 0
-    cell: Literal["lstm", "gru", "rnn", "rnn_relu"] = "lstm"
-    embed_dim: int = 200
-    hidden_size: int = 200
-    num_layers: int = 2
-    proj_size: int = 0
-    dropout: float = 0.0
-    dropout_input: float | None = None
-    dropout_hidden: float | None = None
-    dropout_kind: Literal["standard", "locked"] = "standard"
-    embedding_dropout: float = 0.0
-    weight_drop: float = 0.0
-    tie_weights: bool = False
-    forget_bias: float | None = None
-    init_range: float | None = None
-    backend: Literal["auto", "scratch", "native"] = "auto"
-
-    def __post_init__(self) -> None:
-        errors = []
-        if self.vocab_size < 0:
-            errors.append(f"vocab_size must be >= 0, got {self.vocab_size}")
-        if self.cell not in ("lstm", "gru", "rnn", "rnn_relu"):
-            errors.append(f"cell must be lstm, gru, rnn or rnn_relu, got {self.cell!r}")
-        for name in ("embed_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                errors.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.proj_size and (self.cell != "lstm" or self.proj_size >= self.hidden_size):
-            errors.append(
-                f"proj_size needs cell='lstm' and proj_size < hidden_size, got "
-                f"proj_size={self.proj_size} with cell={self.cell!r}, "
-                f"hidden_size={self.hidden_size}"
-            )
-        for name in (
-            "dropout",
-            "dropout_input",
-            "dropout_hidden",
-            "embedding_dropout",
-            "weight_drop",
-        ):
-            p = getattr(self, name)
-            if p is not None and not 0.0 <= p < 1.0:
-                errors.append(f"{name} must be in [0, 1), got {p}")
-        if self.dropout_kind not in ("standard", "locked"):
-            errors.append(f"dropout_kind must be 'standard' or 'locked', got {self.dropout_kind!r}")
-        if self.tie_weights and self.embed_dim != self.output_size:
-            errors.append(
-                f"tie_weights needs embed_dim == the top layer's output size, got embed_dim="
-                f"{self.embed_dim} and output size {self.output_size} "
-                f"({'proj_size' if self.proj_size else 'hidden_size'}); set both to the same value"
-            )
-        if errors:
-            raise ValueError("invalid LMConfig: " + "; ".join(errors))
-
-    @property
-    def output_size(self) -> int:
-        """P: the size of the top recurrent layer's output."""
-        return self.proj_size or self.hidden_size
-
-    @property
-    def p_input(self) -> float:
-        return self.dropout if self.dropout_input is None else self.dropout_input
-
-    @property
-    def p_hidden(self) -> float:
-        return self.dropout if self.dropout_hidden is None else self.dropout_hidden
-
-    def replace(self, **changes: Any) -> LMConfig:
-        return dataclasses.replace(self, **changes)
 
 
 def _make_layer(cfg: LMConfig, input_size: int, num_layers: int, dropout: float) -> nn.Module:
@@ -197,6 +101,7 @@ class LanguageModel(nn.Module):
                 f"LanguageModel needs vocab_size >= 1, got {config.vocab_size} "
                 "(set it from the vocabulary: config.replace(vocab_size=len(vocab)))"
             )
+        check_fits_in_memory(lm_parameter_count(config), what=f"LanguageModel({config.describe()})")
         self.config = cfg = config
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed_dim)
         self.embed = (
