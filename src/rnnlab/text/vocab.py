@@ -170,10 +170,30 @@ class Vocabulary:
         return self.word2idx[token]
 
     def encode_batch(
-        self, texts: Sequence[str | Sequence[str]], add_bos: bool = False, add_eos: bool = False
+        self,
+        texts: Sequence[str | Sequence[str]],
+        add_bos: bool = False,
+        add_eos: bool = False,
+        *,
+        allow_empty: bool = False,
     ) -> tuple[Tensor, Tensor]:
-        """B texts -> ids LongTensor (B, T) padded with ``pad_index``, lengths (B,)."""
+        """B texts -> ids LongTensor (B, T) padded with ``pad_index``, lengths (B,).
+
+        A text with no tokens (``""``, only spaces) would be a row of length 0, which no
+        recurrent layer accepts and which a pooled classifier would average over nothing:
+        it is a ``ValueError`` naming its index, unless ``allow_empty=True`` (or ``add_bos``
+        / ``add_eos`` give every row a token).
+        """
+        if isinstance(texts, str):
+            raise TypeError("expected a sequence of texts, got one str (wrap it in a list)")
         seqs = [self.encode(t, add_bos=add_bos, add_eos=add_eos) for t in texts]
+        empty = [b for b, ids in enumerate(seqs) if not ids]
+        if empty and not allow_empty:
+            shown = ", ".join(map(str, empty[:10])) + (", ..." if len(empty) > 10 else "")
+            raise ValueError(
+                f"texts at index {shown} have no tokens (of {len(seqs)} texts): a row of length "
+                "0; drop them, or pass allow_empty=True to keep them as empty rows"
+            )
         return pad_ids(seqs, pad_index=self.pad_index)
 
     def decode(
