@@ -41,6 +41,7 @@ PAD, UNK, BOS, EOS = "<PAD>", "<UNK>", "<BOS>", "<EOS>"
 _SPECIALS = frozenset({PAD, UNK, BOS, EOS})
 FORMAT = "rnnlab-vocabulary"
 VERSION = 1
+_KEYS = frozenset({"bos", "eos", "tokenizer", "tokens"})
 
 
 class Vocabulary:
@@ -247,11 +248,15 @@ class Vocabulary:
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         if data.get("format") != FORMAT:
             raise ValueError(f"expected format {FORMAT!r}, got {data.get('format')!r}")
-        if data.get("version") != VERSION:
-            raise ValueError(f"expected version {VERSION}, got {data.get('version')!r}")
-        missing = {"bos", "eos", "tokenizer", "tokens"} - set(data)
+        version = data.get("version")
+        if type(version) is not int or version != VERSION:  # not true, not 1.0
+            raise ValueError(f"expected version {VERSION}, got {version!r}")
+        missing = _KEYS - set(data)
         if missing:
             raise ValueError(f"missing keys {sorted(missing)}")
+        unknown = set(data) - _KEYS - {"format", "version"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)[:5]}; expected {sorted(_KEYS)}")
         bos, eos, tokens = data["bos"], data["eos"], data["tokens"]
         if not isinstance(bos, bool) or not isinstance(eos, bool):
             raise ValueError(f"'bos' and 'eos' must be true/false, got {bos!r}, {eos!r}")
@@ -297,6 +302,9 @@ class Vocabulary:
             ) from None
         except UnicodeDecodeError as err:
             raise ValueError(f"{path}: not a valid vocabulary file (not UTF-8: {err})") from None
+        except (ValueError, RecursionError) as err:  # a 5,000-digit number, [[[[...]]]]
+            what = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            raise ValueError(f"{path}: not a valid vocabulary file (bad JSON: {what})") from None
         try:
             return cls.from_dict(data)
         except ValueError as err:
