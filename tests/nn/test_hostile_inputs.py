@@ -163,3 +163,11 @@ def test_valid_edge_values_still_build_and_run():
     out, _ = layer(torch.zeros(2, 1, 3))
     assert out.shape == (2, 1, 4)
     assert LockedDropout(0).p == 0.0
+
+
+@pytest.mark.parametrize("std", [math.inf, math.nan, 0.0, "0.1"])
+def test_word_embedding_std_must_be_finite_and_positive(std):
+    from rnnlab.nn import WordEmbedding
+
+    with pytest.raises(ValueError, match=r"std must be a finite number > 0, got"):
+        WordEmbedding(10, 4, std=std)

@@ -5,6 +5,7 @@ names the file and line (or the index), never a silent wrong result."""
 from __future__ import annotations
 
 import gzip
+import math
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ from rnnlab.text.corpora import (
     read_parallel,
     read_token_lines,
 )
+from rnnlab.text.lm_batching import LMBatches
 
 
 def test_fake_gz_file_names_the_file(tmp_path):
@@ -120,3 +122,27 @@ def test_encode_batch_refuses_empty_texts_and_names_their_index():
     assert ids.tolist() == [[0], [2]] and lengths.tolist() == [0, 1]
     ids, lengths = build_vocab(["the"], eos=True).encode_batch(["", "the"], add_eos=True)
     assert lengths.tolist() == [1, 2] and ids.dtype == torch.long
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(batch_size=2.5), r"batch_size must be an integer >= 1, got float 2.5"),
+        (dict(batch_size=0), r"batch_size must be >= 1, got 0"),
+        (dict(bptt=3.5), r"bptt must be an integer >= 1, got float 3.5"),
+        (dict(bptt=True), r"bptt must be an integer >= 1, got bool True"),
+        (dict(random_bptt=True, min_bptt=0), r"min_bptt must be >= 1, got 0"),
+        (dict(random_bptt=True, bptt_std=math.nan), r"bptt_std must be finite and >= 0, got nan"),
+        (dict(random_bptt=True, bptt_std=-1.0), r"bptt_std must be finite and >= 0, got -1.0"),
+    ],
+)
+def test_lm_batches_refuse_sizes_that_would_slice_wrongly(kwargs, match):
+    args = {"batch_size": 4, "bptt": 5, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        LMBatches(torch.arange(200), args.pop("batch_size"), args.pop("bptt"), **args)
+
+
+def test_random_windows_are_never_empty():
+    batches = LMBatches(torch.arange(400), 2, 10, random_bptt=True, bptt_std=40.0, min_bptt=1)
+    lengths = batches.window_lengths(torch.Generator().manual_seed(0))
+    assert min(lengths) >= 1 and sum(lengths) == 199
