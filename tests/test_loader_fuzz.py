@@ -331,6 +331,10 @@ def test_oversized_config_is_refused_or_read_exactly(data):
     _load_toml_config(data, "oversized")
 
 
+def _toml_string(text: str) -> bytes:
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f").encode("utf-8")
+
+
 def _toml_value(value) -> bytes:
     """A TOML literal for a JSON-like value (tables inline)."""
     if isinstance(value, bool):
@@ -343,11 +347,13 @@ def _toml_value(value) -> bytes:
             if math.isinf(value)
             else repr(value).encode()
         )
-    if isinstance(value, (int, str)):
-        return json.dumps(value).encode("utf-8")
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, str):  # JSON's escapes are TOML's, but TOML wants DEL escaped and
+        return _toml_string(value)  # no surrogate pairs
     if isinstance(value, list):
         return b"[" + b", ".join(_toml_value(v) for v in value) + b"]"
-    items = (json.dumps(k).encode("utf-8") + b" = " + _toml_value(v) for k, v in value.items())
+    items = (_toml_string(k) + b" = " + _toml_value(v) for k, v in value.items())
     return b"{" + b", ".join(items) + b"}"
 
 
