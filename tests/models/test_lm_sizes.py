@@ -98,3 +98,17 @@ def test_lm_config_lists_every_type_error_at_once():
     with pytest.raises(ValueError) as err:
         LMConfig(hidden_size=2.5, embed_dim="x", dropout=math.nan)
     assert str(err.value).count(";") == 2
+
+
+def test_forward_refuses_ids_outside_the_vocabulary_and_empty_windows():
+    import torch
+
+    model = LanguageModel(LMConfig(vocab_size=5, embed_dim=4, hidden_size=4, num_layers=1))
+    for ids in ([[7, 1]], [[-1, 0]]):
+        with pytest.raises(ValueError, match=r"expected token ids in \[0, 5\) .*got ids from"):
+            model(torch.tensor(ids))
+    for shape in ((0, 2), (3, 0)):
+        with pytest.raises(ValueError, match=r"expected tokens \(T, B\) with T, B >= 1, got"):
+            model(torch.zeros(shape, dtype=torch.long))
+    logits, _ = model(torch.tensor([[4, 0]]))  # the edges are fine
+    assert logits.shape == (1, 2, 5)

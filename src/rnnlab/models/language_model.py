@@ -199,6 +199,15 @@ class LanguageModel(nn.Module):
                 f"expected int64 tokens of shape (T, B), got {tokens.dtype} {tuple(tokens.shape)}"
             )
         T, B = tokens.shape
+        if T == 0 or B == 0:
+            raise ValueError(f"expected tokens (T, B) with T, B >= 1, got shape {(T, B)}")
+        V = self.config.vocab_size
+        low, high = int(tokens.min()), int(tokens.max())  # cheap beside the recurrence
+        if low < 0 or high >= V:
+            raise ValueError(
+                f"expected token ids in [0, {V}) (the model's vocab_size), got ids from {low} "
+                f"to {high}: a vocabulary of another size?"
+            )
         if state is None:
             state = self.initial_state(B, tokens.device)
         else:
