@@ -146,3 +146,17 @@ def test_random_windows_are_never_empty():
     batches = LMBatches(torch.arange(400), 2, 10, random_bptt=True, bptt_std=40.0, min_bptt=1)
     lengths = batches.window_lengths(torch.Generator().manual_seed(0))
     assert min(lengths) >= 1 and sum(lengths) == 199
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(min_freq=True), r"min_freq must be an int >= 1, got True"),
+        (dict(min_freq=1.5), r"min_freq must be an int >= 1, got 1.5"),
+        (dict(max_size=False), r"max_size must be None or an int >= 0, got False"),
+        (dict(max_size=-1), r"max_size must be None or an int >= 0, got -1"),
+    ],
+)
+def test_vocabulary_sizes_are_integers_not_flags(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build_vocab(["the cat"], **kwargs)

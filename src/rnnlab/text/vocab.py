@@ -91,9 +91,11 @@ class Vocabulary:
         tokenizer: Tokenizer | None = None,
     ) -> Vocabulary:
         """Build from token counts: by count descending, ties in the mapping's order."""
-        if not isinstance(min_freq, int) or min_freq < 1:
+        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
+        if max_size is not None and (
+            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
+        ):
             raise ValueError(f"max_size must be None or an int >= 0, got {max_size!r}")
         kept = [t for t, c in counts.items() if c >= min_freq and t not in _SPECIALS]
         kept.sort(key=lambda t: -counts[t])  # stable: ties keep insertion order
