@@ -171,3 +171,20 @@ def test_word_embedding_std_must_be_finite_and_positive(std):
 
     with pytest.raises(ValueError, match=r"std must be a finite number > 0, got"):
         WordEmbedding(10, 4, std=std)
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_scans_called_directly_refuse_an_empty_sequence(grad):
+    from rnnlab.nn import scan
+
+    H, B = 3, 2
+    h0 = torch.zeros(B, H, requires_grad=grad)
+    calls = {
+        "rnn": lambda: scan.rnn_scan(torch.zeros(0, B, H), h0, torch.zeros(H, H)),
+        "gru": lambda: scan.gru_scan(torch.zeros(0, B, 3 * H), h0, torch.zeros(3 * H, H)),
+        "lstm": lambda: scan.lstm_scan(torch.zeros(0, B, 4 * H), h0, h0, torch.zeros(4 * H, H)),
+        "rnn_ref": lambda: scan.rnn_scan_reference(torch.zeros(0, B, H), h0, torch.zeros(H, H)),
+    }
+    for call in calls.values():
+        with pytest.raises(ValueError, match=T0):
+            call()

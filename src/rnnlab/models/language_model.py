@@ -202,7 +202,7 @@ class LanguageModel(nn.Module):
         if T == 0 or B == 0:
             raise ValueError(f"expected tokens (T, B) with T, B >= 1, got shape {(T, B)}")
         V = self.config.vocab_size
-        low, high = int(tokens.min()), int(tokens.max())  # cheap beside the recurrence
+        low, high = (int(x) for x in torch.aminmax(tokens))  # one reduction, one sync
         if low < 0 or high >= V:
             raise ValueError(
                 f"expected token ids in [0, {V}) (the model's vocab_size), got ids from {low} "
