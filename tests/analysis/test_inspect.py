@@ -46,7 +46,7 @@ def test_inspect_input_replays_the_models_layers(cell):
 
 def test_cli_writes_heatmaps_gradient_plot_and_json(tmp_path, capsys):
     model, vocab = _lm("lstm", num_layers=1)
-    ckpt = save_checkpoint(tmp_path / "best", model, vocab=vocab)
+    ckpt = save_checkpoint(tmp_path / "best", model, vocabs={"tokens": vocab})
     out = tmp_path / "inspect"
     assert main(["inspect", str(ckpt), "--text", "the cat sat on a zebra", "--out", str(out)]) == 0
     assert (out / "gates_rnn_0.png").stat().st_size > 1000

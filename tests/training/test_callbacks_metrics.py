@@ -38,7 +38,7 @@ class _Order(Callback):
     def on_after_backward(self, trainer, step):
         # gradients exist, the optimizer has not stepped yet
         assert all(p.grad is not None for p in trainer.model.parameters())
-        assert trainer.step == step - 1
+        assert trainer.global_step == step - 1
         self.events.append(f"backward {step}")
 
     def on_step_end(self, trainer, info):
@@ -98,7 +98,7 @@ def test_totals_perplexity_and_jsonl(tmp_path):
         log.log({"epoch": 1, "metrics": {"ppl": math.inf}})
     with (tmp_path / "m.jsonl").open("a") as fh:
         fh.write('{"epoch": 2, "metr')  # torn last line of a killed run
-    assert read_jsonl(tmp_path / "m.jsonl") == [{"epoch": 1, "metrics": {"ppl": "inf"}}]
+    assert read_jsonl(tmp_path / "m.jsonl") == [{"epoch": 1, "metrics": {"ppl": math.inf}}]
     out = write_metrics_json(tmp_path / "out" / "m.json", {"test_ppl": 114.5, "wall_s": 3})
     assert json.loads(out.read_text()) == {"test_ppl": 114.5, "wall_s": 3}
 

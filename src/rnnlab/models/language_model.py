@@ -91,6 +91,8 @@ class LanguageModel(nn.Module):
 
     model_type: ClassVar[str] = "language_model"
     config_class: ClassVar[type] = LMConfig
+    unit: ClassVar[str] = "tokens"  # StepOutput.count counts predicted tokens
+    metric_names: ClassVar[tuple[str, ...]] = ("loss", "ppl")
 
     def __init__(self, config: LMConfig) -> None:
         super().__init__()

@@ -120,6 +120,10 @@ class LMConfig:
     def p_hidden(self) -> float:
         return self.dropout if self.dropout_hidden is None else self.dropout_hidden
 
+    def vocab_sizes(self) -> dict[str, int]:
+        """The vocabularies a checkpoint must hold for this model: ``tokens`` of size V."""
+        return {"tokens": self.vocab_size}
+
     def replace(self, **changes: Any) -> LMConfig:
         return dataclasses.replace(self, **changes)
 
