@@ -282,9 +282,8 @@ def _load_toml_config(data: bytes, mutation: str, allowed=GOOD) -> str:
 
 CONFIG_FIXES = (
     "config.py (the lead's): load_config must name the file in from_dict's errors; load_toml "
-    "must catch UnicodeDecodeError, RecursionError and ValueError; floats must be finite "
-    "(lr, eps, betas, ...), betas in [0, 1), eps > 0, ints from floats only below 2**53, "
-    "device a device name"
+    "must catch UnicodeDecodeError, RecursionError and ValueError (5,000-digit integers); eps "
+    "> 0; an int field takes a float only if it is integral and below 2**53"
 )
 
 
@@ -402,20 +401,23 @@ def test_type_confused_config_is_refused(key, value):
 # The findings of the config fuzzers, one deterministic case each (config.py is the lead's:
 # these fail until it is fixed as CONFIG_FIXES says; then drop the markers here and above).
 CONFIG_FINDINGS = {
-    "from_dict's refusal does not name the file": BASE_TOML.replace(b"lr = 0.002", b'lr = "x"'),
-    "invalid UTF-8 is a bare UnicodeDecodeError": BASE_TOML.replace(b'"cpu"', b'"\xffcpu"'),
-    "deep nesting is a RecursionError": b"betas = " + b"[" * 5000 + b"]" * 5000,
-    "a 5,000-digit integer is a ValueError without the file": b"epochs = " + b"9" * 5000,
-    "lr = inf is accepted": BASE_TOML.replace(b"lr = 0.002", b"lr = inf"),
-    "lr = 1e400 (inf) is accepted": BASE_TOML.replace(b"lr = 0.002", b"lr = 1e400"),
-    "momentum = inf is accepted": BASE_TOML.replace(b"momentum = 0.0", b"momentum = inf"),
-    "min_lr = inf is accepted": BASE_TOML.replace(b"min_lr = 0.0001", b"min_lr = inf"),
-    "betas = [nan, 0.9] is accepted": BASE_TOML.replace(b"[0.9, 0.98]", b"[nan, 0.9]"),
-    "betas = [2.0, -1.0] is accepted": BASE_TOML.replace(b"[0.9, 0.98]", b"[2.0, -1.0]"),
+    # refused, but the message does not name the file
+    "lr = 'x' (from_dict's message)": BASE_TOML.replace(b"lr = 0.002", b'lr = "x"'),
+    "lr = inf": BASE_TOML.replace(b"lr = 0.002", b"lr = inf"),
+    "lr = 1e400 (inf)": BASE_TOML.replace(b"lr = 0.002", b"lr = 1e400"),
+    "momentum = inf": BASE_TOML.replace(b"momentum = 0.0", b"momentum = inf"),
+    "min_lr = inf": BASE_TOML.replace(b"min_lr = 0.0001", b"min_lr = inf"),
+    "betas = [nan, 0.9]": BASE_TOML.replace(b"[0.9, 0.98]", b"[nan, 0.9]"),
+    "betas = [2.0, -1.0]": BASE_TOML.replace(b"[0.9, 0.98]", b"[2.0, -1.0]"),
+    "eps = nan": BASE_TOML.replace(b"eps = 1e-08", b"eps = nan"),
+    'device = "foo"': BASE_TOML.replace(b'"cpu"', b'"foo"'),
+    # a bare exception from load_toml
+    "invalid UTF-8: UnicodeDecodeError": BASE_TOML.replace(b'"cpu"', b'"\xffcpu"'),
+    "deep nesting: RecursionError": b"betas = " + b"[" * 5000 + b"]" * 5000,
+    "a 5,000-digit integer: ValueError": b"epochs = " + b"9" * 5000,
+    # accepted, wrongly
     "eps = -1.0 is accepted": BASE_TOML.replace(b"eps = 1e-08", b"eps = -1.0"),
-    "eps = nan is accepted": BASE_TOML.replace(b"eps = 1e-08", b"eps = nan"),
     "epochs = 1e300 becomes a 301-digit int": BASE_TOML.replace(b"epochs = 12", b"epochs = 1e300"),
-    'device = "foo" is accepted': BASE_TOML.replace(b'"cpu"', b'"foo"'),
 }
 
 
