@@ -141,3 +141,16 @@ def test_generate_cli_with_nan_weights_is_a_clear_error(fake_checkpoint, capsys)
     assert "rnnlab generate: the model's weights are not finite" in err
     assert "embedding.weight" in err and "the checkpoint is corrupt" in err
     assert main(["generate", "ckpt", "--prompt", "the", "--max-tokens", "2"]) == 2
+
+
+def test_generate_cli_on_a_saved_checkpoint_with_nan_weights(tmp_path, capsys):
+    from rnnlab.training.checkpoint import save_checkpoint
+
+    model, vocab = _setup()
+    with torch.no_grad():
+        model.decoder.weight[0, 0] = math.nan
+    path = save_checkpoint(tmp_path / "best", model, vocabs={"tokens": vocab})
+    assert main(["generate", str(path), "--prompt", "the", "--seed", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnnlab generate: ") and "not finite" in err
+    assert "decoder.weight" in err and "Traceback" not in err
