@@ -32,6 +32,8 @@ import math
 import os
 import re
 import tempfile
+import types
+import typing
 from collections import defaultdict
 from pathlib import Path
 
@@ -370,22 +372,37 @@ TOML_VALUES = st.recursive(
 )
 
 
+def _fits(tp, value) -> bool:
+    """Whether ``value`` (read from TOML) is of the declared type ``tp``, allowing the
+    conversions the format allows: an int for a float, an integral float for an int."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(arg, value) for arg in args)
+    if origin is typing.Literal:
+        return any(value == a and type(value) is type(a) for a in args)
+    if origin is tuple:
+        return (
+            isinstance(value, list)
+            and len(value) == len(args)
+            and all(_fits(a, v) for a, v in zip(args, value))
+        )
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        if isinstance(value, float):
+            return value.is_integer() and abs(value) < 2**53
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, tp)
+
+
+HINTS = typing.get_type_hints(TrainConfig)
+
+
 def _confused(key: str, value) -> bool:
-    """A value of another type than the key's; an int where a float is declared (and an
-    integral float where an int is) is a conversion the format allows, so not counted."""
-    old = to_dict(TrainConfig())[key] if key != "clip_value" else 1.0
-    if key in ("decay_start", "max_steps", "early_stopping_patience", "num_threads"):
-        old = 1
-    if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
-        return False
-    if (
-        isinstance(old, int)
-        and isinstance(value, float)
-        and value.is_integer()
-        and abs(value) < 2**53
-    ):
-        return False
-    return _json_type(value) != _json_type(old)
+    """A value that is not of the key's declared type (``_fits``)."""
+    return not _fits(HINTS[key], value)
 
 
 @FUZZ
