@@ -160,3 +160,22 @@ def test_random_windows_are_never_empty():
 def test_vocabulary_sizes_are_integers_not_flags(kwargs, match):
     with pytest.raises(ValueError, match=match):
         build_vocab(["the cat"], **kwargs)
+
+
+@pytest.mark.parametrize(
+    "changes,match",
+    [
+        (dict(version=True), r"expected version 1, got True"),
+        (dict(version=1.0), r"expected version 1, got 1.0"),
+        (dict(extra=1), r"unknown keys \['extra'\]"),
+        (dict(labels=[["a"]]), r"label 0 must be a non-empty string"),
+        (dict(labels="ab"), r"'labels' must be a list, got str"),
+        (dict(labels=[]), r"needs at least one label"),
+    ],
+)
+def test_label_vocabulary_from_dict_refuses_type_confusion(changes, match):
+    from rnnlab.text.labels import LabelVocabulary
+
+    data = {**LabelVocabulary(["neg", "pos"]).to_dict(), **changes}
+    with pytest.raises(ValueError, match=match):
+        LabelVocabulary.from_dict(data)
