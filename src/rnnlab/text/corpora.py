@@ -80,7 +80,7 @@ def _numbered_lines(path: PathLike) -> Iterator[tuple[int, str]]:
 
 
 def _decode(raw: bytes, path: Path, number: int, gz: bool) -> str:
-    """One raw line -> text without its ``\n`` / ``\r\n``; strict UTF-8."""
+    """One raw line -> text without its ``\\n`` / ``\\r\\n``; strict UTF-8."""
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as err:
