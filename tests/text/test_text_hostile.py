@@ -179,3 +179,19 @@ def test_label_vocabulary_from_dict_refuses_type_confusion(changes, match):
     data = {**LabelVocabulary(["neg", "pos"]).to_dict(), **changes}
     with pytest.raises(ValueError, match=match):
         LabelVocabulary.from_dict(data)
+
+
+def test_one_string_where_a_list_belongs_is_refused():
+    from rnnlab.text import Vocabulary
+    from rnnlab.text.padding import pad_ids
+
+    with pytest.raises(TypeError, match=r"expected tokens as a list of str, got one str"):
+        Vocabulary("the cat")
+    with pytest.raises(TypeError, match=r"expected texts as a list, got one str 'the cat'"):
+        build_vocab("the cat")
+    with pytest.raises(TypeError, match=r"expected a sequence of id sequences, got one str"):
+        pad_ids("abc")
+    for pad_index in (2.5, True):
+        with pytest.raises(TypeError, match=r"expected pad_index to be an int"):
+            pad_ids([[1], [2, 3]], pad_index=pad_index)
+    assert pad_ids([[1], [2, 3]], pad_index=-100)[0].tolist() == [[1, -100], [2, 3]]

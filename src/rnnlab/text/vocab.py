@@ -62,6 +62,8 @@ class Vocabulary:
         eos: bool = False,
         tokenizer: Tokenizer | None = None,
     ):
+        if isinstance(tokens, str):  # would silently become one token per character
+            raise TypeError(f"expected tokens as a list of str, got one str {tokens[:20]!r}")
         self.tokenizer = WordTokenizer() if tokenizer is None else tokenizer
         self.bos, self.eos = bool(bos), bool(eos)
         self.idx2word: list[str] = []
@@ -325,6 +327,8 @@ def build_vocab(
 
     The result keeps ``tokenizer`` (default ``WordTokenizer()``) for later ``encode`` calls.
     """
+    if isinstance(texts, str):  # would silently count each character as a text
+        raise TypeError(f"expected texts as a list, got one str {texts[:20]!r}")
     tokenizer = WordTokenizer() if tokenizer is None else tokenizer
     counts: Counter[str] = Counter()
     for text in texts:
