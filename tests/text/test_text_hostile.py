@@ -195,3 +195,19 @@ def test_one_string_where_a_list_belongs_is_refused():
         with pytest.raises(TypeError, match=r"expected pad_index to be an int"):
             pad_ids([[1], [2, 3]], pad_index=pad_index)
     assert pad_ids([[1], [2, 3]], pad_index=-100)[0].tolist() == [[1, -100], [2, 3]]
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        ((-1, 100, 10, 10), r"seed must be an integer >= 0 \(numpy's generators\), got -1"),
+        ((0, 2.5, 10, 10), r"train_tokens must be an integer, got float 2.5"),
+        ((0, 100, True, 10), r"valid_tokens must be an integer, got bool True"),
+        ((0, 100, 10, -5), r"needs at least 1 token, got -5"),
+    ],
+)
+def test_hmm_corpus_arguments(args, match):
+    from rnnlab.text.hmm import hmm_corpus
+
+    with pytest.raises(ValueError, match=match):
+        hmm_corpus(*args)
