@@ -188,3 +188,9 @@ def test_scans_called_directly_refuse_an_empty_sequence(grad):
     for call in calls.values():
         with pytest.raises(ValueError, match=T0):
             call()
+
+
+@pytest.mark.parametrize("lengths", [[1.5, 2], [True, 2], ["2", 3], [2, None]])
+def test_lengths_as_a_list_must_be_integers(lengths):
+    with pytest.raises(ValueError, match=r"expected integer lengths, got"):
+        GRU(2, 3)(torch.randn(4, 2, 2), lengths=lengths)
