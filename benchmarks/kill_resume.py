@@ -23,7 +23,6 @@ bit. ``tests/training/test_kill_resume.py`` runs a few trials of each in CI.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import signal
@@ -252,9 +251,7 @@ def run_trials(kind: str, work: Path, trials: int, seed: int = 0) -> dict[str, A
     rng = random.Random(seed)
     duration = reference(kind, work / f"{kind}-reference")
     ref = final_weights(work / f"{kind}-reference")
-    results = [
-        trial(kind, work / f"{kind}-trial-{i}", ref, duration, rng) for i in range(trials)
-    ]
+    results = [trial(kind, work / f"{kind}-trial-{i}", ref, duration, rng) for i in range(trials)]
     return {
         "kind": kind,
         "trials": trials,

@@ -44,6 +44,8 @@ _EXPORTS = {
     "TrainConfig": "rnnlab.training",
     "load_model": "rnnlab.training",
     "save_checkpoint": "rnnlab.training",
+    # export
+    "export_model": "rnnlab.export",
     # analysis
     "LSTMClassifier": "rnnlab.analysis",
     "train_and_evaluate": "rnnlab.analysis",

@@ -118,7 +118,9 @@ def test_several_named_vocabularies_and_an_extra_file(tmp_path):
     assert loaded.extra_files["sub.model"].read_bytes() == spm.read_bytes()
     # each size is checked against what the model config declares
     with pytest.raises(CheckpointError, match="'labels' has 2 entries but the model expects 3"):
-        save_checkpoint(tmp_path / "d", model, vocabs={"words": words, "labels": labels.__class__(["a", "b"])})
+        save_checkpoint(
+            tmp_path / "d", model, vocabs={"words": words, "labels": labels.__class__(["a", "b"])}
+        )
     with pytest.raises(CheckpointError, match="'labels' is missing"):
         save_checkpoint(tmp_path / "d", model, vocabs={"words": words})
     assert not (tmp_path / "d").exists()
@@ -192,7 +194,10 @@ def test_vocabulary_edited_at_the_same_size_is_noticed(tmp_path):
     vocab = Vocabulary([f"w{i}" for i in range(10)])
     path = save_checkpoint(tmp_path / "c", ToyLM(LMConfig(vocab_size=12)), vocabs={"tokens": vocab})
     relabelled = vocab.to_dict()
-    relabelled["tokens"][2], relabelled["tokens"][3] = relabelled["tokens"][3], relabelled["tokens"][2]
+    relabelled["tokens"][2], relabelled["tokens"][3] = (
+        relabelled["tokens"][3],
+        relabelled["tokens"][2],
+    )
     _rewrite(path, "vocab.tokens.json", relabelled)
     with pytest.raises(CheckpointError, match="fingerprint differs"):
         load_model(path)

@@ -28,8 +28,6 @@ def test_kill_9_at_random_moments_then_resume_is_bit_identical(kind, tmp_path):
     duration = harness.reference(kind, tmp_path / "reference")
     ref = harness.final_weights(tmp_path / "reference")
     rng = random.Random(1)
-    results = [
-        harness.trial(kind, tmp_path / f"trial-{i}", ref, duration, rng) for i in range(2)
-    ]
+    results = [harness.trial(kind, tmp_path / f"trial-{i}", ref, duration, rng) for i in range(2)]
     assert sum(r["kills"] for r in results) >= 2
     assert all(r["bit_identical"] for r in results), results

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
-import math
 from dataclasses import dataclass
 
 import pytest

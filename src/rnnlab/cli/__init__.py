@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "rnnlab.cli.experiment",
     "rnnlab.cli.inspect",
     "rnnlab.cli.bench",
+    "rnnlab.cli.export",
     "rnnlab.cli.data",
     "rnnlab.cli.configs",
 ]

@@ -109,11 +109,11 @@ def build_config(task, args: argparse.Namespace) -> tuple[Any, Path, bool | str]
 
 def run_task(task, args: argparse.Namespace) -> int:
     """Parse, train, print the result; every expected failure is one clear line."""
+    from rnnlab.text.datasets import DatasetNotFoundError
     from rnnlab.training import CheckpointError, ConfigError
     from rnnlab.training.resume import ResumeError
     from rnnlab.training.runs import resume_command, train_run, write_metrics
     from rnnlab.training.trainer import TrainingDiverged, TrainingInterrupted
-    from rnnlab.text.datasets import DatasetNotFoundError
 
     prog = f"rnnlab train {task.name}"
     expected = (

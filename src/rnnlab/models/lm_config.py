@@ -17,7 +17,7 @@ __all__ = ["LMConfig"]
 
 CELLS = ("lstm", "gru", "rnn", "rnn_relu")
 DROPOUT_KINDS = ("standard", "locked")
-BACKENDS = ("auto", "scratch", "native")
+BACKENDS = ("auto", "scratch", "native", "fused")
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,14 @@ class LMConfig:
         embedding_dropout: probability of dropping a whole word type from a batch.
         weight_drop: DropConnect probability on hidden-to-hidden weights.
         tie_weights: share the embedding matrix with the decoder (needs E == P).
+        top_hidden_size: H of the top layer (0 = hidden_size); with another value the state
+            is a tuple of per-layer states.
+        ar_alpha, tar_beta: AR and TAR weights (0 = off), added to the training loss only.
         forget_bias: LSTM forget-gate bias (None = the layer's default init).
         init_range: if set, every weight uniform in (-init_range, init_range) and the
             decoder bias 0 (Zaremba et al.); else the layers' own init and the embedding /
             decoder uniform in (-0.1, 0.1).
-        backend: the recurrent layers' execution path, "auto", "scratch" or "native".
+        backend: the recurrent layers' execution path, "auto", "scratch", "native" or "fused".
     """
 
     vocab_size: int = 0
@@ -61,7 +64,10 @@ class LMConfig:
     tie_weights: bool = False
     forget_bias: float | None = None
     init_range: float | None = None
-    backend: Literal["auto", "scratch", "native"] = "auto"
+    backend: Literal["auto", "scratch", "native", "fused"] = "auto"
+    top_hidden_size: int = 0
+    ar_alpha: float = 0.0
+    tar_beta: float = 0.0
 
     def __post_init__(self) -> None:
         errors = _type_errors(self)
@@ -94,6 +100,16 @@ class LMConfig:
             p = getattr(self, name)
             if p is not None and not 0.0 <= p < 1.0:  # NaN fails this too
                 errors.append(f"{name} must be in [0, 1), got {p}")
+        if self.top_hidden_size < 0 or (
+            self.per_layer_sizes and (self.num_layers < 2 or self.proj_size)
+        ):
+            errors.append(
+                "top_hidden_size needs num_layers >= 2 and proj_size = 0, got top_hidden_size="
+                f"{self.top_hidden_size}, num_layers={self.num_layers}, proj_size={self.proj_size}"
+            )
+        for name in ("ar_alpha", "tar_beta"):
+            if getattr(self, name) < 0:
+                errors.append(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.dropout_kind not in DROPOUT_KINDS:
             errors.append(f"dropout_kind must be 'standard' or 'locked', got {self.dropout_kind!r}")
         if self.backend not in BACKENDS:
@@ -110,7 +126,18 @@ class LMConfig:
     @property
     def output_size(self) -> int:
         """P: the size of the top recurrent layer's output."""
-        return self.proj_size or self.hidden_size
+        return self.proj_size or self.hidden_sizes[-1]
+
+    @property
+    def hidden_sizes(self) -> tuple[int, ...]:
+        """H of each layer, bottom to top."""
+        top = self.top_hidden_size or self.hidden_size
+        return (self.hidden_size,) * (self.num_layers - 1) + (top,)
+
+    @property
+    def per_layer_sizes(self) -> bool:
+        """Whether the top layer's size differs from the others' (per-layer states)."""
+        return self.top_hidden_size not in (0, self.hidden_size)
 
     @property
     def p_input(self) -> float:
@@ -130,14 +157,22 @@ class LMConfig:
     def describe(self) -> str:
         """The sizes in one line, e.g. "lstm, V=10000, E=200, H=200, L=2"."""
         proj = f", P={self.proj_size}" if self.proj_size else ""
+        proj += f", top H={self.top_hidden_size}" if self.per_layer_sizes else ""
         return (
             f"{self.cell}, V={self.vocab_size}, E={self.embed_dim}, H={self.hidden_size}{proj}, "
             f"L={self.num_layers}" + (", tied" if self.tie_weights else "")
         )
 
 
-_INT_FIELDS = ("vocab_size", "embed_dim", "hidden_size", "num_layers", "proj_size")
-_FLOAT_FIELDS = ("dropout", "embedding_dropout", "weight_drop")
+_INT_FIELDS = (
+    "vocab_size",
+    "embed_dim",
+    "hidden_size",
+    "num_layers",
+    "proj_size",
+    "top_hidden_size",
+)
+_FLOAT_FIELDS = ("dropout", "embedding_dropout", "weight_drop", "ar_alpha", "tar_beta")
 _OPTIONAL_FLOAT_FIELDS = ("dropout_input", "dropout_hidden", "forget_bias", "init_range")
 
 

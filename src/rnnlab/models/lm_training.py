@@ -357,7 +357,9 @@ class LMTask(Task):
         return _eval_batches(tokens, vocab, cfg.data.eval_batch_size, cfg.data.bptt)
 
     def summary_line(self, split: str, metrics: dict[str, Any]) -> str:
-        line = f"{split} ppl {metrics[f'{split}_ppl']:.2f} ({metrics[f'{split}_tokens']:.0f} tokens)"
+        line = (
+            f"{split} ppl {metrics[f'{split}_ppl']:.2f} ({metrics[f'{split}_tokens']:.0f} tokens)"
+        )
         if "optimal_ppl" in metrics and split == "test":
             line += f"; exact optimum {metrics['optimal_ppl']:.2f}"
         return line

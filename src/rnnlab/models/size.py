@@ -54,12 +54,14 @@ def recurrent_parameter_count(
 
 
 def lm_parameter_count(config) -> int:
-    """Parameters of ``LanguageModel(config)``: embedding V*E, the recurrent stack, and the
-    decoder P*V + V (its weight is the embedding's when ``tie_weights``)."""
+    """Parameters of ``LanguageModel(config)``: embedding V*E, the recurrent stack (layer k
+    of size H_k reads E or the output of layer k - 1), and the decoder P*V + V (its weight
+    is the embedding's when ``tie_weights``)."""
     V, E, P = config.vocab_size, config.embed_dim, config.output_size
-    recurrent = recurrent_parameter_count(
-        config.cell, E, config.hidden_size, config.num_layers, config.proj_size
-    )
+    recurrent, d_in = 0, E
+    for H in config.hidden_sizes:
+        recurrent += recurrent_parameter_count(config.cell, d_in, H, 1, config.proj_size)
+        d_in = config.proj_size or H
     decoder = V if config.tie_weights else P * V + V
     return V * E + recurrent + decoder
 

@@ -9,6 +9,8 @@ import numbers
 import torch
 from torch import Tensor
 
+from rnnlab.nn.autocast import autocast_dtype
+
 
 def shape_str(shape) -> str:
     """(3, 5, 7) -> "(3, 5, 7)"; (4,) -> "(4,)"."""
@@ -78,10 +80,14 @@ def check_time_steps(T: int, shape) -> None:
 
 
 def check_tensor_like(name: str, tensor: Tensor, reference: Tensor) -> None:
-    """Raise if ``tensor``'s dtype or device differs from ``reference`` (a parameter)."""
+    """Raise if ``tensor``'s dtype or device differs from ``reference`` (a parameter).
+
+    Under ``torch.autocast`` any floating dtype is accepted (``rnnlab.nn.autocast``): the
+    output of an autocast layer (bf16) may feed an fp32 layer, as with torch.nn.
+    """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"expected {name} to be a Tensor, got {type(tensor).__name__}")
-    if tensor.dtype != reference.dtype:
+    if tensor.dtype != reference.dtype and not _autocast_accepts(tensor):
         raise TypeError(
             f"expected {name} of dtype {reference.dtype} (the module's parameters), "
             f"got {tensor.dtype}"
@@ -91,6 +97,10 @@ def check_tensor_like(name: str, tensor: Tensor, reference: Tensor) -> None:
             f"expected {name} on device {reference.device} (the module's parameters), "
             f"got {tensor.device}"
         )
+
+
+def _autocast_accepts(tensor: Tensor) -> bool:
+    return tensor.is_floating_point() and autocast_dtype(tensor.device.type) is not None
 
 
 def check_state(name: str, state: Tensor, expected: tuple[int, ...], reference: Tensor) -> None:

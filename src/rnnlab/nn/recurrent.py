@@ -13,6 +13,8 @@ Two execution paths compute the same function (``backend=``):
   sequence around within its own length; lengths become a (T, B) mask.
 * ``native``: torch's fused kernels (``torch._VF.lstm`` etc., oneDNN / cuDNN), called
   with the flat weight list in torch's order as ``torch.nn.RNNBase.forward`` does.
+* ``fused``: the scratch path with one Triton kernel per step for the element-wise math
+  (``rnnlab.nn.fused``; needs triton and a CUDA device, or ``TRITON_INTERPRET=1``).
 
 ``auto`` (the default) lets ``rnnlab.nn.backend.choose_backend`` decide; after each
 forward ``layer.last_backend`` and ``layer.backend_reason`` say what ran and why.
@@ -43,8 +45,9 @@ from rnnlab.nn._checks import (
     check_time_steps,
     zeros_state,
 )
-from rnnlab.nn.backend import choose_backend
+from rnnlab.nn.backend import check_backend_name, choose_backend
 from rnnlab.nn.cells import set_forget_bias
+from rnnlab.nn.fused import unavailable_reason
 from rnnlab.nn.lengths import check_lengths, packed_to_padded, padded_to_packed
 from rnnlab.nn.paths import run_native, run_scratch
 
@@ -53,6 +56,13 @@ __all__ = ["RNN", "LSTM", "GRU", "CELL_TYPES", "recurrent_layer"]
 logger = logging.getLogger("rnnlab.nn")
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _fused_scans():
+    """``rnnlab.nn.fused.scan``, imported (with triton) only when a fused scan runs."""
+    from rnnlab.nn.fused import scan as fused_scan
+
+    return fused_scan
 
 
 class _RecurrentBase(nn.Module):
@@ -67,7 +77,7 @@ class _RecurrentBase(nn.Module):
         proj_size: P < H, LSTM only: h_t = (o * tanh(c_t)) W_hr^T.
     rnnlab's extras (keyword-only):
         weight_drop: DropConnect probability on every W_hh, in training.
-        backend: "auto", "scratch" or "native" (module docstring).
+        backend: "auto", "scratch", "native" or "fused" (module docstring).
         device, dtype: of the parameters.
     """
 
@@ -107,7 +117,7 @@ class _RecurrentBase(nn.Module):
                 f"expected 0 <= proj_size < hidden_size ({hidden_size}), and proj_size only "
                 f"for LSTM, got proj_size={proj_size} for {mode}"
             )
-        choose_backend(backend, mode, device_type="cpu", training=False)  # validates the name
+        check_backend_name(backend)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = dropout, bidirectional, proj_size
@@ -269,6 +279,7 @@ class _RecurrentBase(nn.Module):
             device_type=x.device.type,
             training=training,
             scratch_only=self._scratch_only(),
+            fused_unavailable=unavailable_reason(x.device.type, x.dtype, self.proj_size),
         )
         self.last_backend, self.backend_reason = backend, reason
         logger.debug("%s: backend=%s (%s)", type(self).__name__, backend, reason)
@@ -409,6 +420,8 @@ class RNN(_RecurrentBase):
         super().__init__("RNN_" + nonlinearity.upper(), *config, **kw)
 
     def _scan(self, xw, state, w_hh, b_hh, w_hr, mask):
+        if self.last_backend == "fused":
+            return _fused_scans().rnn_scan_fused(xw, state[0], w_hh, b_hh, self.nonlinearity, mask)
         return scan.rnn_scan(xw, state[0], w_hh, b_hh, self.nonlinearity, mask)
 
     def _torch_kwargs(self) -> dict:
@@ -456,6 +469,8 @@ class LSTM(_RecurrentBase):
                 set_forget_bias(group[2], group[3], self.forget_bias)
 
     def _scan(self, xw, state, w_hh, b_hh, w_hr, mask):
+        if self.last_backend == "fused":
+            return _fused_scans().lstm_scan_fused(xw, state[0], state[1], w_hh, b_hh, mask)
         return scan.lstm_scan(xw, state[0], state[1], w_hh, b_hh, w_hr, mask)
 
     def _torch_kwargs(self) -> dict:
@@ -501,6 +516,8 @@ class GRU(_RecurrentBase):
         return None if self.variant == "torch" else "GRU variant 'original'"
 
     def _scan(self, xw, state, w_hh, b_hh, w_hr, mask):
+        if self.last_backend == "fused":
+            return _fused_scans().gru_scan_fused(xw, state[0], w_hh, b_hh, self.variant, mask)
         return scan.gru_scan(xw, state[0], w_hh, b_hh, self.variant, mask)
 
     def to_torch(self) -> nn.RNNBase:

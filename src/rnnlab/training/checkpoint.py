@@ -118,6 +118,7 @@ def save_checkpoint(
     extra_files: Mapping[str, str | Path] | None = None,
     epoch: int | None = None,
     global_step: int | None = None,
+    vocab: Any = None,
 ) -> Path:
     """Write a checkpoint directory atomically (replacing any previous one at ``directory``).
 
@@ -135,6 +136,7 @@ def save_checkpoint(
             config.json; ``carry`` is the model's carried state (a nest of tensors).
         extra_files: name -> path of artefacts to store under ``extra/`` (hashed too).
         epoch, global_step: recorded in config.json (default: from ``trainer_state``).
+        vocab: shorthand for ``vocabs={"tokens": vocab}`` (a language model's vocabulary).
     Returns:
         The checkpoint directory.
     """
@@ -146,6 +148,8 @@ def save_checkpoint(
     if not dataclasses.is_dataclass(model_config):
         raise CheckpointError(f"{type(model).__name__}.config must be a dataclass")
     vocabs = dict(vocabs or {})
+    if vocab is not None:
+        vocabs.setdefault("tokens", vocab)
     for name in vocabs:
         check_vocab_name(name)
     check_vocabs(expected_vocab_sizes(model_config), vocabs, f"the {type(model).__name__}")
@@ -176,7 +180,9 @@ def save_checkpoint(
         "run_config": to_plain(run_config) if run_config is not None else None,
         "run": to_plain(dict(run_info or {})),
         "metrics": to_plain(dict(metrics or {})),
-        "global_step": global_step if global_step is not None else (tstate or {}).get("global_step"),
+        "global_step": global_step
+        if global_step is not None
+        else (tstate or {}).get("global_step"),
         "epoch": epoch if epoch is not None else (tstate or {}).get("epoch"),
         "extra_files": sorted(extras),
     }
@@ -220,8 +226,7 @@ def save_checkpoint(
             "format": MANIFEST_FORMAT,
             "version": VERSION,
             "files": {
-                n: {"sha256": sha256_file(tmp / n), "size": (tmp / n).stat().st_size}
-                for n in names
+                n: {"sha256": sha256_file(tmp / n), "size": (tmp / n).stat().st_size} for n in names
             },
         }
         write_json(tmp / MANIFEST_FILE, manifest)

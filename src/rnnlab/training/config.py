@@ -23,9 +23,7 @@ The same machinery serves every task::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 import re
 import sys
 import types
@@ -403,8 +401,14 @@ class TrainConfig:
                 "loss_reduction must be 'mean' or 'sum_over_time'",
             ),
             (self.monitor_mode in ("min", "max"), "monitor_mode must be 'min' or 'max'"),
-            (math.isfinite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr}"),
-            (_is_device(self.device), f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}"),
+            (
+                math.isfinite(self.lr) and self.lr > 0,
+                f"lr must be a finite number > 0, got {self.lr}",
+            ),
+            (
+                _is_device(self.device),
+                f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}",
+            ),
             (
                 self.checkpoint_every_steps is None or self.checkpoint_every_steps >= 1,
                 "checkpoint_every_steps must be >= 1 or None",
@@ -436,14 +440,24 @@ class TrainConfig:
             (self.log_interval >= 0, "log_interval must be >= 0"),
             (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
         ]
-        numbers = ("lr", "momentum", "weight_decay", "eps", "gamma", "min_lr", "clip_norm",
-                   "clip_value", "checkpoint_every_minutes")
+        numbers = (
+            "lr",
+            "momentum",
+            "weight_decay",
+            "eps",
+            "gamma",
+            "min_lr",
+            "clip_norm",
+            "clip_value",
+            "checkpoint_every_minutes",
+        )
         checks += [
             (getattr(self, n) is None or math.isfinite(getattr(self, n)), f"{n} must be finite")
             for n in numbers
         ]
-        checks.append((all(math.isfinite(b) and 0 <= b < 1 for b in self.betas),
-                       "betas must be in [0, 1)"))
+        checks.append(
+            (all(math.isfinite(b) and 0 <= b < 1 for b in self.betas), "betas must be in [0, 1)")
+        )
         errors = [msg for ok, msg in checks if not ok]
         if errors:
             raise ConfigError("invalid TrainConfig: " + "; ".join(errors))

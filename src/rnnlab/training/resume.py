@@ -144,6 +144,11 @@ def _allowed(key: str, allowed: tuple[str, ...]) -> bool:
     return key in HARMLESS_KEYS or any(key == a or key.startswith(a + ".") for a in allowed)
 
 
+def _show(value: Any) -> str:
+    plain = isinstance(value, (int, float, str, bool, list, type(None)))
+    return repr(value) if plain else "(absent)"
+
+
 def check_resume_config(
     saved: dict[str, Any],
     requested: dict[str, Any],
@@ -156,8 +161,7 @@ def check_resume_config(
     changes = [c for c in config_changes(saved, requested) if c[0] not in ignore]
 
     def line(key: str, a: Any, b: Any) -> str:
-        show = lambda v: "(absent)" if not isinstance(v, (int, float, str, bool, list, type(None))) else repr(v)  # noqa: E731
-        return f"{key}: {show(a)} -> {show(b)}"
+        return f"{key}: {_show(a)} -> {_show(b)}"
 
     refused = [line(*c) for c in changes if not _allowed(c[0], allowed)]
     if refused:

@@ -202,7 +202,7 @@ def load_run_config(task: Task, name: str | Path | None, overrides: Sequence[str
     data = load_toml(path)
     declared = data.get("task")
     if declared is None:
-        raise ConfigError(f"{path}: a run config needs a top-level key task = \"{task.name}\"")
+        raise ConfigError(f'{path}: a run config needs a top-level key task = "{task.name}"')
     if declared != task.name:
         raise ConfigError(
             f"{path} is a config for task {declared!r}, not {task.name!r} "
@@ -369,7 +369,9 @@ def train_run(
         with torch.no_grad():
             for split in ("valid", "test"):
                 if split in prepared.data:
-                    metrics = task.evaluate(trainer.model, prepared.data[split], prepared, out_dir=out)
+                    metrics = task.evaluate(
+                        trainer.model, prepared.data[split], prepared, out_dir=out
+                    )
                     result.update({f"{split}_{k}": v for k, v in metrics.items()})
         result.update(num_params=num_params, total_wall_s=time.perf_counter() - t0)
         result.update(prepared.info)
@@ -524,7 +526,9 @@ def evaluate_checkpoint(
     with torch.no_grad():
         metrics = task.evaluate(loaded.model.to(device), data, prepared, out_dir=out)
     result = {f"{name}_{k}": v for k, v in metrics.items()}
-    result.update({k: v for k, v in prepared.info.items() if k.startswith(name) or k == "optimal_ppl"})
+    result.update(
+        {k: v for k, v in prepared.info.items() if k.startswith(name) or k == "optimal_ppl"}
+    )
     result["task"] = task.name
     return result
 

@@ -83,7 +83,12 @@ from rnnlab.training.resume import (
     totals_from_dict,
     totals_to_dict,
 )
-from rnnlab.training.seeding import deterministic_mode, get_rng_state, seed_everything, set_rng_state
+from rnnlab.training.seeding import (
+    deterministic_mode,
+    get_rng_state,
+    seed_everything,
+    set_rng_state,
+)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -588,7 +593,9 @@ class Trainer:
     def _save(self, name: str, with_optimizer: bool = True) -> Path:
         last = self.state.history[-1] if self.state.history else {}
         metrics = {
-            f"{split}_{k}": v for split in ("train", "valid") for k, v in last.get(split, {}).items()
+            f"{split}_{k}": v
+            for split in ("train", "valid")
+            for k, v in last.get(split, {}).items()
         }
         mid_epoch = self.state.phase == "train" and self.state.batches_done > 0
         path = save_checkpoint(
@@ -636,7 +643,9 @@ class Trainer:
             if split in record:
                 m = record[split]
                 shown = " ".join(
-                    f"{k} {v:.4g}" for k, v in m.items() if k != "count" and not k.endswith("_per_s")
+                    f"{k} {v:.4g}"
+                    for k, v in m.items()
+                    if k != "count" and not k.endswith("_per_s")
                 )
                 parts.append(f"{split} {shown}")
         parts.append(f"{record['train'].get(self.speed_key, 0):.0f} {self.unit}/s")
