@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from rnnlab.models.activation_regularisation import PENALTY_SUM, activation_penalty
 from rnnlab.models.language_model import LanguageModel, LMConfig
-from rnnlab.models.lm_training import LMRunConfig, config_path, train_lm
+from rnnlab.models.lm_training import LMRunConfig, train_lm
+from rnnlab.training.runs import config_path
 from rnnlab.training.config import apply_overrides, from_dict, load_toml
 
 V, T, B = 11, 5, 2

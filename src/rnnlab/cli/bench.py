@@ -28,8 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         default=None,
-        help="JSON path (default: benchmarks/results/recurrent-cpu.json, "
-        "or recurrent-cuda-fused.json with --device cuda)",
+        help="JSON path (default: runs/bench/recurrent-cpu.json, or recurrent-cuda-fused.json "
+        "with --device cuda; pass benchmarks/results/... to update the tracked results)",
     )
     p.add_argument(
         "--cells",
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         warmup=1 if args.quick else 2,
         repeats=repeats,
     )
-    out = args.out or f"benchmarks/results/recurrent-{args.device}.json"
+    out = args.out or f"runs/bench/recurrent-{args.device}.json"  # never a tracked file
     path = write_json(report, out)
     print()
     print(markdown_table(report))
@@ -99,7 +99,7 @@ def _run_cuda(args: argparse.Namespace, cells: tuple[str, ...]) -> int:
         )
     except RuntimeError as error:
         raise SystemExit(f"rnnlab bench: {error}") from None
-    path = write_json(report, args.out or "benchmarks/results/recurrent-cuda-fused.json")
+    path = write_json(report, args.out or "runs/bench/recurrent-cuda-fused.json")
     print()
     print(gpu_markdown_table(report))
     print(f"\nwrote {path}")

@@ -554,18 +554,18 @@ class Trainer:
         if ckpt.optimizer_state is not None:
             try:
                 self.optimizer.load_state_dict(ckpt.optimizer_state)
-            except (ValueError, KeyError, RuntimeError) as exc:
+            except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
                 raise ResumeError(f"{ckpt.path}: optimizer state does not fit ({exc})") from exc
         if ckpt.scheduler_state is not None:
             try:
                 self.schedule.load_state_dict(ckpt.scheduler_state)
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ResumeError(f"{where}: schedule state does not fit ({exc})") from exc
         try:
             self._totals = totals_from_dict(state.totals)
             self._interval = totals_from_dict(state.interval)
             set_rng_state(state.rng)
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise ResumeError(f"{where}: totals or RNG state are malformed ({exc})") from exc
         self._carry = ckpt.carry
         if self._carry is not None:
