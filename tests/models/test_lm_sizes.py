@@ -85,7 +85,7 @@ def test_huge_model_is_refused_before_allocating(monkeypatch):
         (dict(init_range=0.0), r"init_range must be > 0 or None, got 0.0"),
         (dict(init_range=math.nan), r"init_range must be finite, got nan"),
         (dict(tie_weights="yes"), r"tie_weights must be true or false, got 'yes'"),
-        (dict(backend="fast"), r"backend must be one of \('auto', 'scratch', 'native'\)"),
+        (dict(backend="fast"), r"backend must be one of \('auto', 'scratch', 'native', 'fused'\)"),
         (dict(cell=3), r"cell must be a string, got 3"),
     ],
 )
@@ -112,3 +112,13 @@ def test_forward_refuses_ids_outside_the_vocabulary_and_empty_windows():
             model(torch.zeros(shape, dtype=torch.long))
     logits, _ = model(torch.tensor([[4, 0]]))  # the edges are fine
     assert logits.shape == (1, 2, 5)
+
+
+def test_parameter_count_with_a_top_layer_of_another_size():
+    cfg = LMConfig(vocab_size=17, embed_dim=5, hidden_size=9, num_layers=3, top_hidden_size=5)
+    model = LanguageModel(cfg.replace(tie_weights=True))
+    assert lm_parameter_count(model.config) == sum(p.numel() for p in model.parameters())
+    with pytest.raises(ValueError, match=r"top_hidden_size must be an integer, got float"):
+        cfg.replace(top_hidden_size=5.5)
+    with pytest.raises(ValueError, match=r"ar_alpha must be finite, got nan"):
+        cfg.replace(ar_alpha=math.nan)
