@@ -134,6 +134,7 @@ def test_input_size_must_be_a_positive_integer(module):
         (lambda: RNN(3, 4, bias="False"), TypeError, r"expected bias to be True or False"),
         (lambda: GRU(3, 4, batch_first=1), TypeError, r"batch_first to be True or False, got 1"),
         (lambda: LSTM(3, 4, bidirectional=None), TypeError, r"bidirectional to be True or False"),
+        (lambda: LockedDropout(0.5, batch_first="no"), TypeError, r"batch_first to be True or"),
     ],
 )
 def test_constructor_arguments_are_checked(build, error, match):

@@ -47,6 +47,8 @@ class LockedDropout(nn.Module):
     def __init__(self, p: float = 0.5, batch_first: bool = False) -> None:
         super().__init__()
         self.p = _check_p(p)
+        if not isinstance(batch_first, bool):  # "no" is truthy
+            raise TypeError(f"expected batch_first to be True or False, got {batch_first!r}")
         self.batch_first = batch_first
 
     def forward(self, x: Tensor) -> Tensor:
