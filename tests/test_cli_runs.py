@@ -186,3 +186,28 @@ def test_a_signal_to_the_cli_saves_last_and_prints_the_resume_command(tmp_path, 
     assert f"resume with: rnnlab train lm --out {out} --resume" in err
     state = json.loads((out / "checkpoints/last/trainer_state.json").read_text())["trainer"]
     assert state["phase"] == "train" and 0 < state["batches_done"] < 285
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--lr", "inf"], "lr must be a finite number > 0"),
+        (["--lr", "nan"], "lr must be a finite number > 0"),
+        (["--set", "train.monitor=accuracy"], "train.monitor='accuracy' is not a metric"),
+        (["--set", "model.hidden_size=2.5"], "expected an integer, got '2.5'"),
+        (["--set", "data.max_vocab=0"], "data.max_vocab must be >= 1"),
+        (["--set", "data.max_train_tokens=-5"], "data.max_train_tokens must be >= 1"),
+        (["--set", "train.checkpoint_every_steps=0"], "checkpoint_every_steps must be >= 1"),
+        (["--set", "train.max_loss=-1"], "max_loss must be a number > 0"),
+        (["--resume", "--out", "/nonexistent/run"], "no checkpoint to resume"),
+    ],
+)
+def test_bad_flags_are_one_clear_line_and_leave_nothing(tmp_path, capsys, flags, message):
+    out = tmp_path / "bad"
+    args = ["train", "lm", *TINY, *flags]
+    if "--out" not in flags:
+        args += ["--out", str(out)]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert not (out / "checkpoints").exists()

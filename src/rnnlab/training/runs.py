@@ -184,7 +184,13 @@ def shipped_configs() -> list[dict[str, str]]:
     out = []
     for path in sorted(CONFIG_DIR.glob("*.toml")):
         lines = path.read_text(encoding="utf-8").splitlines()
-        comment = next((ln.lstrip("# ").strip() for ln in lines if ln.startswith("#")), "")
+        head = []
+        for line in lines:  # the first sentence of the opening comment
+            if not line.startswith("#") or line.lstrip("# ").startswith(("rnnlab ", "(")):
+                break
+            head.append(line.lstrip("# ").strip())
+        text = " ".join(head)
+        comment = text if len(text) <= 100 else text[:100].rsplit(" ", 1)[0] + " ..."
         try:
             task = str(load_toml(path).get("task", "?"))
         except ConfigError:
@@ -314,6 +320,7 @@ def train_run(
     run_info: dict[str, Any] = {}
     if resuming:
         saved, run_info = saved_run_config(task, out)
+        _note_edited_config(out, saved, log)
         changes = check_resume_config(
             to_dict(saved), to_dict(cfg), tuple(allow_changes), ignore=task.derived_keys
         )
@@ -381,6 +388,22 @@ def train_run(
         return result
     finally:
         torch.set_num_threads(threads)
+
+
+def _note_edited_config(out: Path, saved: Any, log: Callable[[str], None]) -> None:
+    """The run directory's config.json is a copy for people; the checkpoint's (hashed) copy
+    is what a resume continues. Say so when someone edited the copy."""
+    import json
+
+    try:
+        copy = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if copy != to_dict(saved):
+        log(
+            f"note: {out / 'config.json'} differs from the config saved in the checkpoint; "
+            "the checkpoint's is used (change keys with flags and --allow-config-change)"
+        )
 
 
 def _check_same_data(task: Task, out: Path, prepared: Prepared, run_info: dict) -> None:
