@@ -36,7 +36,15 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnlab.nn import scan
-from rnnlab.nn._checks import check_input_features, check_state, zeros_state
+from rnnlab.nn._checks import (
+    check_finite,
+    check_input_features,
+    check_probability,
+    check_size,
+    check_state,
+    check_time_steps,
+    zeros_state,
+)
 from rnnlab.nn.backend import check_backend_name, choose_backend
 from rnnlab.nn.cells import set_forget_bias
 from rnnlab.nn.fused import unavailable_reason
@@ -93,15 +101,18 @@ class _RecurrentBase(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
-            raise ValueError(
-                "expected input_size, hidden_size and num_layers > 0, "
-                f"got {input_size}, {hidden_size}, {num_layers}"
-            )
-        for name, p in (("dropout", dropout), ("weight_drop", weight_drop)):
-            if isinstance(p, bool) or not 0.0 <= float(p) <= 1.0:
-                raise ValueError(f"expected {name} in [0, 1], got {p!r}")
-        if proj_size < 0 or (proj_size and mode != "LSTM") or proj_size >= hidden_size > 0:
+        input_size = check_size("input_size", input_size)
+        hidden_size = check_size("hidden_size", hidden_size)
+        num_layers = check_size("num_layers", num_layers)
+        proj_size = check_size("proj_size", proj_size, minimum=0)
+        dropout = check_probability("dropout", dropout)
+        weight_drop = check_probability("weight_drop", weight_drop)
+        for name, flag in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"expected {name} to be True or False, got {flag!r}")
+        if not isinstance(bidirectional, bool):
+            raise TypeError(f"expected bidirectional to be True or False, got {bidirectional!r}")
+        if (proj_size and mode != "LSTM") or proj_size >= hidden_size:
             raise ValueError(
                 f"expected 0 <= proj_size < hidden_size ({hidden_size}), and proj_size only "
                 f"for LSTM, got proj_size={proj_size} for {mode}"
@@ -109,8 +120,8 @@ class _RecurrentBase(nn.Module):
         check_backend_name(backend)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
-        self.weight_drop, self.backend = float(weight_drop), backend
+        self.dropout, self.bidirectional, self.proj_size = dropout, bidirectional, proj_size
+        self.weight_drop, self.backend = weight_drop, backend
         self.last_backend: str | None = None
         self.backend_reason: str | None = None
 
@@ -250,7 +261,10 @@ class _RecurrentBase(nn.Module):
             else:
                 x = input.transpose(0, 1) if self.batch_first else input  # (T, B, D)
         T, B = x.shape[0], x.shape[1]
+        check_time_steps(T, input.data.shape if packed else input.shape)
         lengths = check_lengths(lengths, B, T)
+        if B == 0:
+            lengths = None  # no sequences: nothing to mask (torch cannot pack an empty batch)
         states = self._check_states(hx, B, unbatched, ref)
 
         # "training" for the backend choice: a gradient will be computed through this call.
@@ -441,6 +455,8 @@ class LSTM(_RecurrentBase):
         device=None,
         dtype=None,
     ) -> None:
+        if forget_bias is not None:
+            forget_bias = check_finite("forget_bias", forget_bias)
         self.forget_bias = forget_bias
         config = (input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
         kw = dict(weight_drop=weight_drop, backend=backend, device=device, dtype=dtype)

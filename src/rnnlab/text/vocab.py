@@ -40,6 +40,7 @@ PAD, UNK, BOS, EOS = "<PAD>", "<UNK>", "<BOS>", "<EOS>"
 _SPECIALS = frozenset({PAD, UNK, BOS, EOS})
 FORMAT = "rnnlab-vocabulary"
 VERSION = 1
+_KEYS = frozenset({"bos", "eos", "tokenizer", "tokens"})
 
 
 class Vocabulary:
@@ -60,6 +61,8 @@ class Vocabulary:
         eos: bool = False,
         tokenizer: Tokenizer | None = None,
     ):
+        if isinstance(tokens, str):  # would silently become one token per character
+            raise TypeError(f"expected tokens as a list of str, got one str {tokens[:20]!r}")
         self.tokenizer = WordTokenizer() if tokenizer is None else tokenizer
         self.bos, self.eos = bool(bos), bool(eos)
         self.idx2word: list[str] = []
@@ -89,9 +92,11 @@ class Vocabulary:
         tokenizer: Tokenizer | None = None,
     ) -> Vocabulary:
         """Build from token counts: by count descending, ties in the mapping's order."""
-        if not isinstance(min_freq, int) or min_freq < 1:
+        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
+        if max_size is not None and (
+            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
+        ):
             raise ValueError(f"max_size must be None or an int >= 0, got {max_size!r}")
         kept = [t for t, c in counts.items() if c >= min_freq and t not in _SPECIALS]
         kept.sort(key=lambda t: -counts[t])  # stable: ties keep insertion order
@@ -169,10 +174,30 @@ class Vocabulary:
         return self.word2idx[token]
 
     def encode_batch(
-        self, texts: Sequence[str | Sequence[str]], add_bos: bool = False, add_eos: bool = False
+        self,
+        texts: Sequence[str | Sequence[str]],
+        add_bos: bool = False,
+        add_eos: bool = False,
+        *,
+        allow_empty: bool = False,
     ) -> tuple[Tensor, Tensor]:
-        """B texts -> ids LongTensor (B, T) padded with ``pad_index``, lengths (B,)."""
+        """B texts -> ids LongTensor (B, T) padded with ``pad_index``, lengths (B,).
+
+        A text with no tokens (``""``, only spaces) would be a row of length 0, which no
+        recurrent layer accepts and which a pooled classifier would average over nothing:
+        it is a ``ValueError`` naming its index, unless ``allow_empty=True`` (or ``add_bos``
+        / ``add_eos`` give every row a token).
+        """
+        if isinstance(texts, str):
+            raise TypeError("expected a sequence of texts, got one str (wrap it in a list)")
         seqs = [self.encode(t, add_bos=add_bos, add_eos=add_eos) for t in texts]
+        empty = [b for b, ids in enumerate(seqs) if not ids]
+        if empty and not allow_empty:
+            shown = ", ".join(map(str, empty[:10])) + (", ..." if len(empty) > 10 else "")
+            raise ValueError(
+                f"texts at index {shown} have no tokens (of {len(seqs)} texts): a row of length "
+                "0; drop them, or pass allow_empty=True to keep them as empty rows"
+            )
         return pad_ids(seqs, pad_index=self.pad_index)
 
     def decode(
@@ -226,11 +251,15 @@ class Vocabulary:
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         if data.get("format") != FORMAT:
             raise ValueError(f"expected format {FORMAT!r}, got {data.get('format')!r}")
-        if data.get("version") != VERSION:
-            raise ValueError(f"expected version {VERSION}, got {data.get('version')!r}")
-        missing = {"bos", "eos", "tokenizer", "tokens"} - set(data)
+        version = data.get("version")
+        if type(version) is not int or version != VERSION:  # not true, not 1.0
+            raise ValueError(f"expected version {VERSION}, got {version!r}")
+        missing = _KEYS - set(data)
         if missing:
             raise ValueError(f"missing keys {sorted(missing)}")
+        unknown = set(data) - _KEYS - {"format", "version"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)[:5]}; expected {sorted(_KEYS)}")
         bos, eos, tokens = data["bos"], data["eos"], data["tokens"]
         if not isinstance(bos, bool) or not isinstance(eos, bool):
             raise ValueError(f"'bos' and 'eos' must be true/false, got {bos!r}, {eos!r}")
@@ -269,6 +298,9 @@ class Vocabulary:
             ) from None
         except UnicodeDecodeError as err:
             raise ValueError(f"{path}: not a valid vocabulary file (not UTF-8: {err})") from None
+        except (ValueError, RecursionError) as err:  # a 5,000-digit number, [[[[...]]]]
+            what = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            raise ValueError(f"{path}: not a valid vocabulary file (bad JSON: {what})") from None
         try:
             return cls.from_dict(data)
         except ValueError as err:
@@ -287,6 +319,8 @@ def build_vocab(
 
     The result keeps ``tokenizer`` (default ``WordTokenizer()``) for later ``encode`` calls.
     """
+    if isinstance(texts, str):  # would silently count each character as a text
+        raise TypeError(f"expected texts as a list, got one str {texts[:20]!r}")
     tokenizer = WordTokenizer() if tokenizer is None else tokenizer
     counts: Counter[str] = Counter()
     for text in texts:
