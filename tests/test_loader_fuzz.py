@@ -304,16 +304,12 @@ def test_the_base_config_and_vocabulary_load():
     assert _load_vocab(BASE_VOCAB, "unchanged") == "accepted exactly"
 
 
-@pytest.mark.slow  # informational until config.py is fixed: the census runs it
-@pytest.mark.xfail(reason=CONFIG_FIXES)  # not strict: a short run may miss every bad case
 @FUZZ
 @given(cut=st.floats(0, 1, exclude_max=True))
 def test_truncated_config_is_refused_or_read_exactly(cut):
     _load_toml_config(BASE_TOML[: int(cut * len(BASE_TOML))], "truncated")
 
 
-@pytest.mark.slow  # informational until config.py is fixed: the census runs it
-@pytest.mark.xfail(reason=CONFIG_FIXES)  # not strict: a short run may miss every bad case
 @FUZZ
 @given(data=_bit_flipped(BASE_TOML))
 def test_bit_flipped_config_is_refused_or_read_exactly(data):
@@ -329,8 +325,6 @@ OVERSIZED_TOML = st.one_of(
 )
 
 
-@pytest.mark.slow  # informational until config.py is fixed: the census runs it
-@pytest.mark.xfail(reason=CONFIG_FIXES)  # not strict: a short run may miss every bad case
 @FUZZ
 @given(data=OVERSIZED_TOML)
 def test_oversized_config_is_refused_or_read_exactly(data):
@@ -420,8 +414,8 @@ def test_type_confused_config_is_refused(key, value):
     _load_toml_config(data, "type-confused", allowed)
 
 
-# The findings of the config fuzzers, one deterministic case each (config.py is the lead's:
-# these fail until it is fixed as CONFIG_FIXES says; then drop the markers here and above).
+# The findings of the config fuzzers, one deterministic case each (fixed in config.py as
+# CONFIG_FIXES says; kept as regression tests).
 CONFIG_FINDINGS = {
     # refused, but the message does not name the file
     "lr = 'x' (from_dict's message)": BASE_TOML.replace(b"lr = 0.002", b'lr = "x"'),
@@ -443,7 +437,6 @@ CONFIG_FINDINGS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=CONFIG_FIXES)
 @pytest.mark.parametrize("finding", sorted(CONFIG_FINDINGS))
 def test_config_finding(finding):
     assert (

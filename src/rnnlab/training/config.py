@@ -118,10 +118,12 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if tp is int:
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if not -(2**63) <= value < 2**63:
+            raise ConfigError(f"{where}: {value} is outside the 64-bit integer range")
         return value
     if tp is str:
         if not isinstance(value, str):
@@ -190,6 +192,14 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc})") from None
 
 
 # --------------------------------------------------------------------------- overrides
@@ -297,7 +307,14 @@ def load_config(
     overrides: list[str] | tuple[str, ...] = (),
 ) -> T:
     """Defaults of ``cls``, updated by the TOML file at ``path`` (if any), then ``overrides``."""
-    cfg = from_dict(cls, load_toml(path)) if path is not None else cls()
+    if path is None:
+        return apply_overrides(cls(), overrides)
+    try:
+        cfg = from_dict(cls, load_toml(path))
+    except ConfigError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ConfigError(f"{path}: {exc}") from exc
     return apply_overrides(cfg, overrides)
 
 
@@ -428,6 +445,7 @@ class TrainConfig:
             ),
             (self.momentum >= 0, "momentum must be >= 0"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.eps > 0, "eps must be > 0"),
             (self.clip_norm is None or self.clip_norm > 0, "clip_norm must be > 0 or None"),
             (self.clip_value is None or self.clip_value > 0, "clip_value must be > 0 or None"),
             (self.step_size >= 1, "step_size must be >= 1"),
