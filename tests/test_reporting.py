@@ -34,18 +34,34 @@ def run_dir(tmp_path):
     (d / "config.json").write_text(json.dumps({"model": {"cell": "lstm", "hidden_size": 8}}))
     recs = []
     for step in range(5, 41, 5):
-        recs.append({"epoch": 1 + (step > 20), "step": step, "split": "train_interval",
-                     "metrics": {"loss": 3.0 - step / 40}})
+        recs.append(
+            {
+                "epoch": 1 + (step > 20),
+                "step": step,
+                "split": "train_interval",
+                "metrics": {"loss": 3.0 - step / 40},
+            }
+        )
         if step % 20 == 0:
             for split in ("train", "valid"):
-                recs.append({"epoch": step // 20, "step": step, "split": split,
-                             "metrics": {"loss": 2.5 - step / 40}})
+                recs.append(
+                    {
+                        "epoch": step // 20,
+                        "step": step,
+                        "split": split,
+                        "metrics": {"loss": 2.5 - step / 40},
+                    }
+                )
     (d / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     (d / "final_metrics.json").write_text(json.dumps({"test_ppl": 112.5, "epochs": 2}))
-    (d / "forget_bias.json").write_text(json.dumps({
-        "finding": "Forget bias 1 is higher than 0 at T=20.",
-        "comparisons": [{"sentence": "T=20: fb 1 0.95 [0.9, 1.0] is higher than fb 0"}],
-    }))
+    (d / "forget_bias.json").write_text(
+        json.dumps(
+            {
+                "finding": "Forget bias 1 is higher than 0 at T=20.",
+                "comparisons": [{"sentence": "T=20: fb 1 0.95 [0.9, 1.0] is higher than fb 0"}],
+            }
+        )
+    )
     (d / "samples.txt").write_text("the cat <sat> & the dog\n")
     _png(d / "accuracy.png")
     _png(d / "inspect" / "gates_rnn_layer0.png", (30, 30, 200))
@@ -87,8 +103,16 @@ def _chromium():
 
 def _open(browser, page, *extra):
     """Headless Chromium on a file: (DOM after scripts ran, console lines from stderr)."""
-    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-           "--v=0", *extra, f"file://{page}"]
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-logging=stderr",
+        "--v=0",
+        *extra,
+        f"file://{page}",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     console = [ln for ln in done.stderr.splitlines() if ":CONSOLE" in ln]
     return done.stdout, console

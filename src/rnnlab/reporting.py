@@ -181,7 +181,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     if not run_dir.is_dir():
         raise FileNotFoundError(f"expected a run directory, got {str(run_dir)!r} (not a folder)")
     notes: list[str] = []
-    config = _read_json(run_dir / "config.json", notes) if (run_dir / "config.json").is_file() else None
+    config = (
+        _read_json(run_dir / "config.json", notes) if (run_dir / "config.json").is_file() else None
+    )
     sections = []
     command = _command(run_dir, config)
     sections.append(
@@ -201,7 +203,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         if (run_dir / name).is_file():
             data = _read_json(run_dir / name, notes)
             if isinstance(data, dict):
-                sections.append(_section("final", f"Final metrics ({name})", _table(_flatten(data))))
+                sections.append(
+                    _section("final", f"Final metrics ({name})", _table(_flatten(data)))
+                )
             break
     curves = _curves(run_dir, notes)
     if curves is not None or (run_dir / "metrics.jsonl").is_file():
@@ -216,7 +220,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     texts += sorted(run_dir.glob("*.md"))
     for path in texts:
         content = path.read_text(encoding="utf-8", errors="replace")
-        sections.append(_section(path.stem.replace(".", "-"), path.name, f"<pre>{_esc(content)}</pre>"))
+        sections.append(
+            _section(path.stem.replace(".", "-"), path.name, f"<pre>{_esc(content)}</pre>")
+        )
     pngs = [p for p in sorted(run_dir.glob("*.png")) if p != curves]
     pngs += sorted(p for p in run_dir.glob("*/*.png") if "checkpoints" not in p.parts)
     if pngs:

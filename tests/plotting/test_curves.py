@@ -16,8 +16,14 @@ def _records(interval: bool, epochs: int = 3, steps_per_epoch: int = 40, every: 
         if interval:
             for s in range(every, steps_per_epoch + 1, every):
                 step = (e - 1) * steps_per_epoch + s
-                recs.append({"epoch": e, "step": step, "split": "train_interval",
-                             "metrics": {"loss": 3.0 / step**0.3}})
+                recs.append(
+                    {
+                        "epoch": e,
+                        "step": step,
+                        "split": "train_interval",
+                        "metrics": {"loss": 3.0 / step**0.3},
+                    }
+                )
         end = e * steps_per_epoch
         recs.append({"epoch": e, "step": end, "split": "train", "metrics": {"loss": 2.0 / e}})
         recs.append({"epoch": e, "step": end, "split": "valid", "metrics": {"loss": 2.2 / e}})

@@ -20,7 +20,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run_dir", help="a run directory (e.g. runs/NAME or runs/experiments/NAME)")
-    p.add_argument("--out", default=None, help="where to write the page (default RUN_DIR/report.html)")
+    p.add_argument(
+        "--out", default=None, help="where to write the page (default RUN_DIR/report.html)"
+    )
     p.set_defaults(func=run)
 
 

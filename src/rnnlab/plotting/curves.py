@@ -95,7 +95,9 @@ def curve_figure(records: list[dict[str, Any]], metric: str | None = None, title
         steps, values = series["train_interval"]
         (raw,) = ax.plot(steps, values, alpha=0.25, lw=0.8, label="train (every log step)")
         weight = 0.8 if len(values) > 20 else 0.5
-        ax.plot(steps, smooth(values, weight), color=raw.get_color(), lw=1.8, label="train, smoothed")
+        ax.plot(
+            steps, smooth(values, weight), color=raw.get_color(), lw=1.8, label="train, smoothed"
+        )
         if "train" in series:
             ax.plot(*series["train"], "o", color=raw.get_color(), ms=4, label="train, epoch mean")
     elif "train" in series:
