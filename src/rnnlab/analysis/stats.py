@@ -26,6 +26,9 @@ import numpy as np
 
 __all__ = [
     "EXACT_LIMIT",
+    "HIGHER",
+    "LOWER",
+    "NO_DIFFERENCE",
     "TEST_NAME",
     "Summary",
     "Comparison",
