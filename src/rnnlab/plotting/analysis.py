@@ -197,11 +197,12 @@ def plot_state_gradients(norms: dict[str, list[float]], tokens: list[str], png) 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(tokens) + 2), 3.8))
     for name, values in norms.items():
+        zeros = sum(1 for v in values if not v > 0)
         ax.semilogy(
             range(len(values)),
             [v if v > 0 else float("nan") for v in values],
             "o-",
-            label=f"||dL/d{name}_t||",
+            label=f"||dL/d{name}_t||" + (f" (0 at {zeros} tokens: underflow)" if zeros else ""),
         )
     ax.set_xticks(range(len(tokens)))
     ax.set_xticklabels(tokens, rotation=90, fontsize=7)
