@@ -11,6 +11,9 @@ figures are drawn by ``rnnlab.plotting.analysis`` and the commands live in
     forget_bias.py    LSTMClassifier, train_and_evaluate, the forget-bias experiment
     clipping.py       exploding gradients, norm vs value clipping, NaN/inf guard
     compare_cells.py  RNN vs LSTM vs GRU, measured
+    stats.py          bootstrap intervals, permutation test, effect sizes, verdicts
+    sweep.py          sequence-length sweeps over seeds with a fixed budget; edges
+    long_sequence.py  the notes' T = 20,000 / 10,000 experiments
 Names are imported lazily (no torch work at import time).
 """
 
@@ -33,6 +36,7 @@ _EXPORTS = {
     "gradient_flow_experiment": "rnnlab.analysis.gradient_flow",
     "GradientFlowCallback": "rnnlab.analysis.callbacks",
     "TASKS": "rnnlab.analysis.tasks",
+    "generate_first_token_copy_data": "rnnlab.analysis.tasks",
     "LSTMClassifier": "rnnlab.analysis.forget_bias",
     "train_and_evaluate": "rnnlab.analysis.forget_bias",
     "forget_bias_experiment": "rnnlab.analysis.forget_bias",
