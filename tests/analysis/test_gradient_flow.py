@@ -10,13 +10,12 @@ import torch
 from rnnlab.analysis.gradient_flow import (
     cell_path_check,
     decay_rate,
-    finding,
     float64_layer,
-    gradient_flow_experiment,
     jacobian_norms,
     matrix_power_norms,
     state_gradient_norms,
 )
+from rnnlab.analysis.gradient_flow_experiment import finding, gradient_flow_experiment
 from rnnlab.analysis.models import set_spectral_radius
 
 

@@ -5,6 +5,7 @@ figures are drawn by ``rnnlab.plotting.analysis`` and the commands live in
     unroll.py         replay any torch-layout RNN/LSTM/GRU step by step (the engine)
     gates.py          record gates and states per step; saturation statistics
     gradient_flow.py  ||dL/dh_t||, ||dh_T/dh_t||, decay rates, LSTM cell-path check
+    gradient_flow_experiment.py  all of them at initialisation; the spectral-radius sweep
     callbacks.py      GradientFlowCallback for the Trainer
     inspection.py     gates and gradient flow of any model on one input (rnnlab inspect)
     tasks.py          seeded synthetic tasks (copy, recall, parity, mean sign, adding)
@@ -33,7 +34,7 @@ _EXPORTS = {
     "decay_rate": "rnnlab.analysis.gradient_flow",
     "cell_path_check": "rnnlab.analysis.gradient_flow",
     "matrix_power_norms": "rnnlab.analysis.gradient_flow",
-    "gradient_flow_experiment": "rnnlab.analysis.gradient_flow",
+    "gradient_flow_experiment": "rnnlab.analysis.gradient_flow_experiment",
     "GradientFlowCallback": "rnnlab.analysis.callbacks",
     "TASKS": "rnnlab.analysis.tasks",
     "generate_first_token_copy_data": "rnnlab.analysis.tasks",

@@ -198,7 +198,7 @@ def _run_long_sequence(args, out: Path):
 
 
 def _run_gradient_flow(args, out: Path):
-    from rnnlab.analysis import gradient_flow as gf
+    from rnnlab.analysis import gradient_flow_experiment as gf
     from rnnlab.plotting import analysis as plots
 
     seed_preset = args.preset == "seed"
