@@ -119,6 +119,7 @@ def test_sweep_metrics_carry_seeds_effect_size_and_p_value(tmp_path):
     assert "longest_T_solved_forget_bias_1" in flat
 
 
+@pytest.mark.slow  # two sweeps; the sweep's own seeding is tested fast in test_sweep.py
 def test_the_recorded_command_reproduces_the_run(tmp_path):
     import shlex
 

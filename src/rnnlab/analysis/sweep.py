@@ -66,7 +66,7 @@ class Budget:
 
 BUDGETS = {
     "default": Budget(),
-    "long": Budget(steps=3000, batch_size=64, hidden_size=64, embedding_dim=64),
+    "long": Budget(steps=2000, hidden_size=64),
 }
 
 
