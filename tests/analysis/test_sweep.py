@@ -57,6 +57,9 @@ def test_length_sweep_summarises_over_seeds_and_compares_per_T():
         ("forget bias 1", "RNN", 3),
     ]
     assert set(result["edges"]) == {"forget bias 1", "RNN"}
+    steps = result["step_comparisons"][0]
+    taken = [r["steps"] for r in result["runs"] if r["condition"] == "RNN" and r["seq_len"] == 2]
+    assert steps["b"]["values"] == taken and "steps to solve" in steps["sentence"]
     text = edge_sentence(result)
     assert "more than half of 3 seeds" in text and "of 2, 3" in text
     with pytest.raises(ValueError, match="distinct"):

@@ -209,6 +209,10 @@ def finding(result: dict) -> str:
     )
     best = max(comps, key=lambda c: (c["verdict"] != stats.NO_DIFFERENCE, abs(c["difference"])))
     text += best["sentence"] + "."
+    decided = [c for c in result.get("step_comparisons", []) if c["verdict"] != stats.NO_DIFFERENCE]
+    if decided:
+        fastest = max(decided, key=lambda c: abs(c["difference"]))
+        text += " " + fastest["sentence"][0].upper() + fastest["sentence"][1:] + "."
     if "edges" in result:
         text += " " + edge_sentence(result)
     return text

@@ -169,7 +169,9 @@ def length_sweep(
          "summary": [{condition, seq_len, n_seeds, mean, ci_low, ci_high, values,
                       solved_share, solved, chance}],
          "edges": {condition: longest T solved, or None},
-         "comparisons": [{seq_len, sentence, **stats.Comparison.to_dict()}]}.
+         "comparisons": [{seq_len, sentence, **stats.Comparison.to_dict()}] of final accuracy,
+         "step_comparisons": the same for the steps taken (a run stops once solved; an
+         unsolved run counts the whole budget)}.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {sorted(TASKS)}")
@@ -207,11 +209,18 @@ def length_sweep(
         }
         summary.append(row)
         by.setdefault(cond.name, {})[T] = row
-    comparisons = []
+    comparisons, step_comparisons = [], []
     for a, b in pairs or list(itertools.combinations(names, 2)):
         for T in lengths:
             c = stats.compare(by[a][T]["values"], by[b][T]["values"], a, b)
             comparisons.append({"seq_len": T, "sentence": c.sentence(f"T={T}"), **c.to_dict()})
+            steps = {
+                n: [r["steps"] for r in runs if r["condition"] == n and r["seq_len"] == T]
+                for n in (a, b)
+            }
+            c = stats.compare(steps[a], steps[b], a, b)
+            what = f"T={T}, steps to solve (unsolved: the budget, {budget.steps})"
+            step_comparisons.append({"seq_len": T, "sentence": c.sentence(what, 0), **c.to_dict()})
     config = {
         "task": task,
         "conditions": [asdict(c) for c in conditions],

@@ -35,7 +35,11 @@ def _sweep_metrics(result: dict) -> dict:
         flat[f"{key}_ci_high"], flat[f"{key}_n_seeds"] = s["ci_high"], s["n_seeds"]
     for name, edge in result["edges"].items():
         flat[f"longest_T_solved_{_slug(name)}"] = edge
-    return {**flat, **_comparison_metrics(result["comparisons"])}
+    steps = {
+        k.replace("_T", "_steps_T", 1): v
+        for k, v in _comparison_metrics(result.get("step_comparisons", [])).items()
+    }
+    return {**flat, **_comparison_metrics(result["comparisons"]), **steps}
 
 
 def _budget(args):
