@@ -237,6 +237,7 @@ def length_sweep(
         "summary": summary,
         "edges": edges,
         "comparisons": comparisons,
+        "step_comparisons": step_comparisons,
     }
 
 
