@@ -128,3 +128,12 @@ def test_experiment_is_seeded_and_finding_is_computed():
     rnn20 = next(e for e in a["flow"] if e["cell"] == "rnn" and e["seq_len"] == 20)
     assert f"RNN {rnn20['dL_dh'][0]:.1e}" in text and "vanishes for spectral radius 0.5" in text
     assert a["cell_path"]["max_abs_difference"] < 1e-12
+
+
+def test_scaled_norm_does_not_underflow_where_the_squares_would():
+    from rnnlab.analysis.gradient_flow import scaled_norm
+
+    g = torch.tensor([[3e-200, 4e-200], [0.0, 0.0]], dtype=torch.float64)
+    assert g.norm(dim=1)[0].item() == 0.0  # the squares underflow
+    n = scaled_norm(g, 1)
+    assert n[0].item() / 5e-200 == pytest.approx(1.0, rel=1e-12) and n[1].item() == 0.0

@@ -34,6 +34,7 @@ __all__ = [
     "state_gradient_norms",
     "jacobian_norms",
     "decay_rate",
+    "scaled_norm",
     "cell_path_check",
     "matrix_power_norms",
     "readout_vector",
@@ -57,10 +58,19 @@ def _forward_index(layer, k: int | None) -> int:
     return k
 
 
+def scaled_norm(g: Tensor, dim: int = -1) -> Tensor:
+    """L2 norm along ``dim`` computed as max|g| * ||g / max|g|||, so that it does not underflow
+    when the squares would (float64 squares vanish below ~1e-154, the values below ~1e-308)."""
+    scale = g.abs().amax(dim=dim, keepdim=True)
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return (g / safe).norm(dim=dim) * scale.squeeze(dim)
+
+
 def _per_sample_norm(grads: list[Tensor | None], ref: list[Tensor]) -> Tensor:
     """List of T gradients (B, H) (None = no path) -> (T,) mean over batch of L2 norms."""
     out = [
-        torch.zeros(()) if g is None else g.double().norm(dim=1).mean() for g, r in zip(grads, ref)
+        torch.zeros((), dtype=torch.float64) if g is None else scaled_norm(g.double(), 1).mean()
+        for g, r in zip(grads, ref)
     ]
     return torch.stack(out)
 

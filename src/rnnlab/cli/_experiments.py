@@ -70,7 +70,8 @@ def _sweep_figures(result: dict, out: Path, title: str) -> None:
 
 def _table(rows: list[tuple[str, str, str]]) -> str:
     lines = ["| | the notes say | rnnlab measured |", "| --- | --- | --- |"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    cells = [[cell.replace("|", "\\|") for cell in row] for row in rows]  # pipes in norms
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in cells]
     return "\n".join(lines)
 
 
