@@ -63,7 +63,7 @@ def _sweep_figures(result: dict, out: Path, title: str) -> None:
     plots.plot_seed_curves(
         plots.sweep_curves(result),
         out / "accuracy_curves.png",
-        "probe accuracy (runs stopped once solved carried on)",
+        "probe accuracy (solved runs carried on)",
         ylim=(0, 1.03),
     )
 

@@ -62,6 +62,7 @@ def plot_sweep(result: dict, png, title: str = "") -> Path:
     chance = result["summary"][0]["chance"]
     ax.axhline(chance, color="0.6", ls=":", lw=0.8, label=f"chance ({chance:.2f})")
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(cfg["lengths"])
     ax.set_xticklabels([str(T) for T in cfg["lengths"]])
     ax.set(
@@ -97,7 +98,7 @@ def plot_seed_curves(curves: dict, png, ylabel: str, xlabel: str = "step", ylim=
             ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2)
             for curve in per_seed:
                 ax.plot(xs, curve, color=line.get_color(), alpha=0.15, lw=0.7)
-        ax.set(title=panel, xlabel=xlabel, ylabel=ylabel)
+        ax.set(title=panel, xlabel=xlabel, ylabel=ylabel if ax is axes[0][0] else "")
         if ylim is not None:
             ax.set_ylim(*ylim)
         ax.legend(fontsize=7)
