@@ -37,6 +37,7 @@ body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100p
        padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { border-bottom: 1px solid #ddd; }
 pre { background: #f6f8fa; padding: .7em; overflow-x: auto; font-size: 13px; }
+pre#command { white-space: pre-wrap; word-break: break-all; }
 table { border-collapse: collapse; font-size: 13px; } td, th { border: 1px solid #ddd;
         padding: 2px 8px; text-align: left; } td.num { text-align: right; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
