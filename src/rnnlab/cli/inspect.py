@@ -77,10 +77,53 @@ def sentence(tokens: list[str], norms: list[float], decay: dict) -> str:
     return text
 
 
-def run(args: argparse.Namespace) -> int:
+def write_inspection(model, vocab, tokens: list[str], out: Path, max_units: int = 64) -> dict:
+    """Gate heat maps, gradient_flow.png and inspect.json for ``tokens`` into ``out``.
+
+    Usable at the end of any training run whose model has recurrent layers (e.g.
+    ``write_inspection(model, vocab, tokens, run_dir / "inspect")``; the run's report.html
+    then shows the figures). Returns the inspect.json summary (with "finding" and "written").
+    """
     from rnnlab.analysis.inspection import inspect_input
     from rnnlab.analysis.unroll import layer_spec
     from rnnlab.plotting.analysis import plot_gate_heatmap, plot_state_gradients
+
+    ids = vocab.encode(tokens)
+    result = inspect_input(model.eval(), ids)
+    out.mkdir(parents=True, exist_ok=True)
+    written, model_name = [], type(model).__name__
+    modules = dict(model.named_modules())
+    for layer in result["layers"]:
+        spec = layer_spec(modules[layer["name"]])
+        for k, record in enumerate(layer["records"]):
+            H = record["h"].shape[-1]
+            shown = min(max_units, H)
+            level, direction = divmod(k, spec.num_directions)
+            title = (
+                f"{model_name}: layer '{layer['name']}' ({spec.family}) {level}"
+                f"{' reverse' if direction else ''}, units 0-{shown - 1} of {H}"
+            )
+            stem = _stem(layer["name"], spec.family, k, spec.num_directions)
+            png = out / f"{stem}.png"
+            written.append(plot_gate_heatmap(record, tokens, png, max_units=max_units, title=title))
+    written.append(plot_state_gradients(result["gradients"], tokens, out / "gradient_flow.png"))
+    summary = {
+        "tokens": tokens,
+        "unknown_tokens": [t for t in tokens if t not in vocab],
+        "layers": [
+            {"name": la["name"], "mode": la["mode"], "saturation": la["saturation"]}
+            for la in result["layers"]
+        ],
+        "gradients": result["gradients"],
+        "decay": result["decay"],
+        "loss": result["loss"],
+        "finding": sentence(tokens, result["gradients"]["h"], result["decay"]),
+    }
+    (out / "inspect.json").write_text(json.dumps(summary, indent=1))
+    return {**summary, "written": [str(p) for p in written]}
+
+
+def run(args: argparse.Namespace) -> int:
     from rnnlab.reporting import write_report
     from rnnlab.training import load_model
     from rnnlab.training.checkpoint import CheckpointError
@@ -98,57 +141,21 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         shown = ", ".join(repr(t) for t in unknown)
         print(f"warning: not in the vocabulary, read as <UNK>: {shown}", file=sys.stderr)
-    ids = vocab.encode(tokens)
-    result = inspect_input(model.eval(), ids)
     out = Path(args.out) if args.out else default_out(args.checkpoint)
-    out.mkdir(parents=True, exist_ok=True)
-    written, model_name = [], type(model).__name__
-    for layer in result["layers"]:
-        module = dict(model.named_modules())[layer["name"]]
-        spec = layer_spec(module)
-        for k, record in enumerate(layer["records"]):
-            H = record["h"].shape[-1]
-            shown = min(args.max_units, H)
-            level, direction = divmod(k, spec.num_directions)
-            title = (
-                f"{model_name}: layer '{layer['name']}' ({spec.family}) {level}"
-                f"{' reverse' if direction else ''}, units 0-{shown - 1} of {H}"
-            )
-            stem = _stem(layer["name"], spec.family, k, spec.num_directions)
-            written.append(
-                plot_gate_heatmap(
-                    record, tokens, out / f"{stem}.png", max_units=args.max_units, title=title
-                )
-            )
-    written.append(plot_state_gradients(result["gradients"], tokens, out / "gradient_flow.png"))
-    g = result["gradients"]["h"]
-    text = sentence(tokens, g, result["decay"])
-    summary = {
-        "checkpoint": str(args.checkpoint),
-        "tokens": tokens,
-        "unknown_tokens": [t for t in tokens if t not in vocab],
-        "layers": [
-            {"name": la["name"], "mode": la["mode"], "saturation": la["saturation"]}
-            for la in result["layers"]
-        ],
-        "gradients": result["gradients"],
-        "decay": result["decay"],
-        "loss": result["loss"],
-        "finding": text,
-    }
-    (out / "inspect.json").write_text(json.dumps(summary, indent=1))
+    summary = write_inspection(model, vocab, tokens, out, args.max_units)
     command = ["rnnlab", "inspect", str(args.checkpoint), "--text", args.text, "--out", str(out)]
     command += ["--max-units", str(args.max_units), "--device", args.device]
     (out / "command.txt").write_text(shlex.join(command) + "\n")
     if args.metrics_out:
+        g = summary["gradients"]["h"]
         flat = {
             "tokens": len(tokens),
             "unknown_tokens": len(summary["unknown_tokens"]),
             "dL_dh_first": g[0],
             "dL_dh_last": g[-1],
-            "decay_per_step_back": result["decay"]["rate"],
+            "decay_per_step_back": summary["decay"]["rate"],
         }
-        for la in result["layers"]:
+        for la in summary["layers"]:
             for k, sat in enumerate(la["saturation"]):
                 for gate, shares in sat.items():
                     for side, share in shares.items():
@@ -157,5 +164,8 @@ def run(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(flat, indent=1))
     write_report(out)
-    print(f"{text}; wrote {len(written)} PNGs, inspect.json and report.html to {out}")
+    print(
+        f"{summary['finding']}; wrote {len(summary['written'])} PNGs, inspect.json and "
+        f"report.html to {out}"
+    )
     return 0
