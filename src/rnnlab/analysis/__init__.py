@@ -48,6 +48,12 @@ _EXPORTS = {
     "markdown_table": "rnnlab.analysis.compare_cells",
     "SequenceModel": "rnnlab.analysis.models",
     "inspect_input": "rnnlab.analysis.inspection",
+    "compare": "rnnlab.analysis.stats",
+    "summarize": "rnnlab.analysis.stats",
+    "Budget": "rnnlab.analysis.sweep",
+    "Condition": "rnnlab.analysis.sweep",
+    "length_sweep": "rnnlab.analysis.sweep",
+    "compare_models_on_long_sequence": "rnnlab.analysis.long_sequence",
 }
 
 __all__ = list(_EXPORTS)
