@@ -22,18 +22,34 @@ def test_compare_models_records_every_epoch_and_the_notes_values():
     again = ls.compare_models_on_long_sequence(seq_len=30, epochs=3, batch_size=8, hidden_size=6)
     assert [x["losses"] for x in again["results"]] == [x["losses"] for x in r["results"]]
     text = ls.finding(r)
-    assert "loss at epoch 3: RNN" in text and "one seed" in text
+    assert "loss at epoch 3: RNN" in text and "no cell has learned the task" in text
 
 
 def test_finding_at_epoch_80_quotes_the_notes_and_checks_their_ordering():
-    def run(cell, loss):
-        return {"cell": cell, "losses": [loss] * 80}
+    def run(cell, loss, accuracy=0.9):
+        return {"cell": cell, "losses": [loss] * 80, "final_accuracy": accuracy}
 
     cmp = {"config": {"seq_len": 20000}, "results": [run("rnn", 0.3), run("lstm", 0.1)]}
     text = ls.finding(cmp)
     assert "RNN 0.300 (notes 0.21), LSTM 0.100 (notes 0.10)" in text and "holds here" in text
     cmp["results"][1]["losses"] = [0.5] * 80
     assert "does not hold here" in ls.finding(cmp)
+    # nobody learned: no ordering is claimed from noise
+    chance = {
+        "config": {"seq_len": 2000},
+        "results": [run("rnn", 0.69, 0.5), run("gru", 0.68, 0.51)],
+    }
+    text = ls.finding(chance)
+    assert "no cell has learned the task" in text and "holds" not in text
+
+
+def test_ratio_text_reports_underflow_with_the_fitted_estimate():
+    g = {"ratio_first_to_last": 0.0, "decay": {"rate": 0.5}, "config": {"seq_len": 101}}
+    assert (
+        ls.ratio_text(g)
+        == "0 in float64 (underflow; the fitted x0.500 per step puts it near 10^-30)"
+    )
+    assert ls.ratio_text({**g, "ratio_first_to_last": 1.5e-7}) == "1.5e-07"
 
 
 def test_long_sequence_gradient_vanishes_towards_the_start():

@@ -170,6 +170,16 @@ def _run_long_sequence(args, out: Path):
     grad = ls.test_long_sequence(seq_len=args.grad_seq_len, steps=args.grad_steps, seed=args.seed)
     plot_long_sequence(cmp, out / "loss.png")
     plot_gradient_norms(grad, out / "grad_norm.png")
+    table, metrics = long_sequence_table(cmp, grad)
+    _write_table(out, table)
+    return {"long_sequence": cmp, "gradient": grad}, ls.finding(cmp, grad), metrics
+
+
+def long_sequence_table(cmp: dict, grad: dict) -> tuple[str, dict]:
+    """The notes-003 "the notes say / rnnlab measured" table and its flat metrics."""
+    from rnnlab.analysis import long_sequence as ls
+
+    seq_len, grad_len = cmp["config"]["seq_len"], grad["config"]["seq_len"]
     rows, metrics = [], {}
     for r in cmp["results"]:
         at = r["loss_at_80"]
@@ -178,7 +188,7 @@ def _run_long_sequence(args, out: Path):
         notes = r["notes_loss_at_80"]
         rows.append(
             (
-                f"{r['cell'].upper()} loss at epoch 80, T={args.seq_len:,}",
+                f"{r['cell'].upper()} loss at epoch 80, T={seq_len:,}",
                 f"{notes:.2f}" if notes is not None else "-",
                 measured + f" ({r['cpu_s_per_epoch']:.1f} s CPU / epoch)",
             )
@@ -188,18 +198,17 @@ def _run_long_sequence(args, out: Path):
         metrics[f"cpu_s_per_epoch_{r['cell']}"] = r["cpu_s_per_epoch"]
     rows.append(
         (
-            f"RNN gradient at T={args.grad_seq_len:,}",
+            f"RNN gradient at T={grad_len:,}",
             "the gradient norm during training (printed per step)",
             f"||grad|| median {sorted(grad['grad_norms'])[len(grad['grad_norms']) // 2]:.3g} over "
             f"{len(grad['grad_norms'])} steps; ||dL/dh_1|| / ||dL/dh_T|| = "
-            f"{grad['ratio_first_to_last']:.2g} (x{grad['decay']['rate']:.3f} per step)",
+            f"{ls.ratio_text(grad)} (x{grad['decay']['rate']:.3f} per step)",
         )
     )
-    _write_table(out, _table(rows))
     metrics.update(
         grad_ratio_first_to_last=grad["ratio_first_to_last"], grad_decay=grad["decay"]["rate"]
     )
-    return {"long_sequence": cmp, "gradient": grad}, ls.finding(cmp, grad), metrics
+    return _table(rows), metrics
 
 
 def _run_gradient_flow(args, out: Path):
