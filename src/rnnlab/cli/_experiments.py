@@ -202,7 +202,8 @@ def long_sequence_table(cmp: dict, grad: dict) -> tuple[str, dict]:
             "the gradient norm during training (printed per step)",
             f"||grad|| median {sorted(grad['grad_norms'])[len(grad['grad_norms']) // 2]:.3g} over "
             f"{len(grad['grad_norms'])} steps; ||dL/dh_1|| / ||dL/dh_T|| = "
-            f"{ls.ratio_text(grad)} (x{grad['decay']['rate']:.3f} per step)",
+            f"{ls.ratio_text(grad)}"
+            + (f" (x{grad['decay']['rate']:.3f} per step)" if grad["ratio_first_to_last"] else ""),
         )
     )
     metrics.update(
