@@ -62,7 +62,7 @@ PNGS = {
     ("forget-bias", "seed"): ["loss.png", "accuracy.png"],
     ("gradient-flow", "default"): ["gradient_flow.png", "spectral_radius.png", "cell_path.png"],
     ("gradient-flow", "seed"): ["spectral_radius.png", "cell_path.png"],
-    ("clipping", "default"): ["clipping_seed0.png"],
+    ("clipping", "default"): ["clipping_seed0.png", "clipping_seeds.png"],
     ("compare-cells", "sweep"): ["sweep.png", "accuracy_curves.png"],
     ("compare-cells", "seed"): ["loss.png", "grad_norm.png"],
 }

@@ -262,6 +262,7 @@ def _run_gradient_flow(args, out: Path):
 def _run_clipping(args, out: Path):
     from rnnlab.analysis import clipping as cl
     from rnnlab.plotting import analysis as plots
+    from rnnlab.plotting.experiments import plot_clipping_seeds
 
     result = cl.clipping_over_seeds(
         tuple(range(args.seed, args.seed + args.seeds)),
@@ -275,6 +276,7 @@ def _run_clipping(args, out: Path):
         progress=print,
     )
     plots.plot_clipping(result["per_seed"][0], out / f"clipping_seed{args.seed}.png")
+    plot_clipping_seeds(result, out / "clipping_seeds.png")
     metrics = {}
     for m in result["modes"]:
         metrics[f"nonfinite_runs_{m['mode']}"] = m["nonfinite"]

@@ -23,6 +23,7 @@ __all__ = [
     "plot_seed_curves",
     "plot_long_sequence",
     "plot_gradient_norms",
+    "plot_clipping_seeds",
     "sweep_curves",
 ]
 
@@ -158,4 +159,44 @@ def plot_gradient_norms(result: dict, png) -> Path:
         title=f"tanh RNN, T = {cfg['seq_len']:,}: ||dL/dh_1|| / ||dL/dh_T|| = "
         f"{result['ratio_first_to_last']:.2g}",
     )
+    return _save(fig, png)
+
+
+def plot_clipping_seeds(result: dict, png) -> Path:
+    """``clipping_over_seeds``: the evaluation loss of every seed per clipping mode (dots), the
+    mean with its 95% bootstrap interval, and how many seeds hit NaN/inf; and the gradient
+    norm at initialisation against T, per seed (faint) and its mean in log10."""
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    for i, m in enumerate(result["modes"]):
+        if m["eval_loss"]:
+            e = m["eval_loss"]
+            a1.plot([i] * len(e["values"]), e["values"], ".", alpha=0.4, color=f"C{i}")
+            a1.errorbar(
+                [i + 0.15],
+                [e["mean"]],
+                yerr=[[e["mean"] - e["ci_low"]], [e["ci_high"] - e["mean"]]],
+                fmt="o",
+                color=f"C{i}",
+                capsize=4,
+            )
+    a1.set_xticks(range(len(result["modes"])))
+    a1.set_xticklabels(
+        [f"{m['mode']}\n({m['nonfinite']}/{m['n_seeds']} hit NaN/inf)" for m in result["modes"]]
+    )
+    steps = result["config"].get("steps", "")
+    a1.set(ylabel="eval loss (dots: seeds; mean, 95% CI)", title=f"after {steps} training steps")
+    Ts = [e["seq_len"] for e in result["init_norms"]]
+    for run in result["per_seed"]:
+        a2.semilogy(Ts, [r["grad_norm"] for r in run["init_norms"]], color="C0", alpha=0.2)
+    a2.semilogy(
+        Ts,
+        [10 ** e["log10_grad_norm"]["mean"] for e in result["init_norms"]],
+        "o-",
+        color="C0",
+        lw=2,
+        label="geometric mean over seeds",
+    )
+    a2.set(xlabel="sequence length T", ylabel="||grad|| at initialisation", title="blow-up")
+    a2.legend(fontsize=7)
     return _save(fig, png)
