@@ -241,9 +241,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         + "\n".join(sections)
         + f"\n<script>{_SCRIPT}</script>\n</body></html>\n"
     )
+    from rnnlab.training.storage import write_atomic
+
     path = Path(out) if out is not None else run_dir / REPORT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return path
