@@ -196,11 +196,21 @@ def _json_safe(value):
     return value
 
 
+_SWEEP_ONLY = {"budget", "seq_lens", "steps", "lr", "batch_size", "threshold"}
+_UNUSED = {  # options a preset ignores, left out of command.txt
+    ("forget-bias", "sweep"): {"epochs"},
+    ("forget-bias", "seed"): _SWEEP_ONLY - {"seq_lens"},
+    ("compare-cells", "sweep"): {"seq_len", "epochs", "grad_seq_len", "grad_steps"},
+    ("compare-cells", "seed"): _SWEEP_ONLY | {"seeds", "hidden_size", "task"},
+}
+
+
 def command_line(args: argparse.Namespace) -> str:
     """The resolved command: every option with the value this run used."""
     import shlex
 
     skip = {"func", "name", "experiment", "command", "out", "metrics_out"}
+    skip |= _UNUSED.get((args.name, args.preset), set())
     parts = ["rnnlab", "experiment", args.name]
     for key, value in sorted(vars(args).items()):
         if key in skip or value is None:
