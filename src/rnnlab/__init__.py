@@ -49,6 +49,7 @@ _EXPORTS = {
     # analysis
     "LSTMClassifier": "rnnlab.analysis",
     "train_and_evaluate": "rnnlab.analysis",
+    "generate_first_token_copy_data": "rnnlab.analysis",
 }
 
 __all__ = ["__version__", *_EXPORTS]

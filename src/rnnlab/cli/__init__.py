@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "rnnlab.cli.generate",
     "rnnlab.cli.experiment",
     "rnnlab.cli.inspect",
+    "rnnlab.cli.report",
     "rnnlab.cli.bench",
     "rnnlab.cli.export",
     "rnnlab.cli.data",

@@ -92,17 +92,24 @@ class Vocabulary:
         tokenizer: Tokenizer | None = None,
     ) -> Vocabulary:
         """Build from token counts: by count descending, ties in the mapping's order."""
-        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
-        if max_size is not None and (
-            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
-        ):
-            raise ValueError(f"max_size must be None or an int >= 0, got {max_size!r}")
-        kept = [t for t, c in counts.items() if c >= min_freq and t not in _SPECIALS]
-        kept.sort(key=lambda t: -counts[t])  # stable: ties keep insertion order
-        if max_size is not None:
-            kept = kept[:max_size]
+        kept = _by_frequency(counts, min_freq, max_size)
         return cls(kept, bos=bos, eos=eos, tokenizer=tokenizer)
+
+    def build_vocab(
+        self, texts: Iterable[str | Sequence[str]], min_freq: int = 1, max_size: int | None = None
+    ) -> Vocabulary:
+        """Add the tokens of ``texts`` in place, as the course notes use it::
+
+            v = Vocabulary(); v.build_vocab(texts)
+
+        Same order and semantics as the module-level ``build_vocab(texts)``: strings are
+        tokenized with this vocabulary's tokenizer, tokens are added by frequency (ties by
+        first occurrence) after the ones already present, which keep their ids. Returns self.
+        """
+        counts = _count(texts, self.tokenizer)
+        for token in _by_frequency(counts, min_freq, max_size):
+            self._add(token)
+        return self
 
     # ---- lookups ---------------------------------------------------------------
 
@@ -307,6 +314,34 @@ class Vocabulary:
             raise ValueError(f"{path}: not a valid vocabulary file: {err}") from None
 
 
+def _count(texts: Iterable[str | Sequence[str]], tokenizer: Tokenizer) -> Counter[str]:
+    """Token counts over texts (strings are tokenized, lists are tokens), in first-seen order."""
+    if isinstance(texts, str):
+        raise TypeError("expected a list of texts, got one str (wrap it in a list)")
+    counts: Counter[str] = Counter()
+    for text in texts:
+        if isinstance(text, str):
+            counts.update(tokenizer(text))
+        elif isinstance(text, (list, tuple)):
+            counts.update(text)
+        else:
+            raise TypeError(f"expected texts as str or list of tokens, got {type(text).__name__}")
+    return counts
+
+
+def _by_frequency(counts: Mapping[str, int], min_freq: int, max_size: int | None) -> list[str]:
+    """Corpus tokens by count descending, ties in the mapping's order; specials left out."""
+    if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
+        raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
+    if max_size is not None and (
+        isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
+    ):
+        raise ValueError(f"max_size must be None or an int >= 0, got {max_size!r}")
+    kept = [t for t, c in counts.items() if c >= min_freq and t not in _SPECIALS]
+    kept.sort(key=lambda t: -counts[t])  # stable: ties keep insertion order
+    return kept if max_size is None else kept[:max_size]
+
+
 def build_vocab(
     texts: Iterable[str | Sequence[str]],
     tokenizer: Tokenizer | None = None,
@@ -322,14 +357,7 @@ def build_vocab(
     if isinstance(texts, str):  # would silently count each character as a text
         raise TypeError(f"expected texts as a list, got one str {texts[:20]!r}")
     tokenizer = WordTokenizer() if tokenizer is None else tokenizer
-    counts: Counter[str] = Counter()
-    for text in texts:
-        if isinstance(text, str):
-            counts.update(tokenizer(text))
-        elif isinstance(text, (list, tuple)):
-            counts.update(text)
-        else:
-            raise TypeError(f"expected texts as str or list of tokens, got {type(text).__name__}")
+    counts = _count(texts, tokenizer)
     return Vocabulary.from_counts(
         counts, min_freq=min_freq, max_size=max_size, bos=bos, eos=eos, tokenizer=tokenizer
     )
