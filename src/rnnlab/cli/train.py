@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -149,11 +150,13 @@ def run_task(task, args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             resume=resume,
             allow_changes=args.allow_config_change,
+            command=shlex.join(["rnnlab", *sys.argv[1:]]),
         )
     except TrainingInterrupted as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         if exc.checkpoint is not None:
             print(f"resume with: {resume_command(task, out)}", file=sys.stderr)
+            _report(out)
         return 130 if exc.signal_name == "SIGINT" else 143
     except TrainingDiverged as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
@@ -168,6 +171,16 @@ def run_task(task, args: argparse.Namespace) -> int:
         print(_summary(result, task.unit))
     distributed.shutdown()
     return 0
+
+
+def _report(out: Path) -> None:
+    """report.html of an interrupted run (what it has so far); never fails the command."""
+    try:
+        from rnnlab.reporting import write_report
+
+        write_report(out)
+    except Exception:  # noqa: BLE001 - the report is a nicety
+        pass
 
 
 def _launch(nproc: int) -> int:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +125,11 @@ class Task:
         metrics = evaluate(model, data)
         metrics.pop("units_per_s", None)
         return metrics
+
+    def after_run(self, model: Any, prepared: Prepared, out: Path) -> dict[str, Any]:
+        """Task-specific artefacts of a finished run (samples, gate heat maps) for its report;
+        returns result keys. Failures are logged, never fatal."""
+        return {}
 
     def text_data(self, cfg: Any, vocabs: dict[str, Any], path: Path) -> Any:
         """Batches of any text file, encoded with the checkpoint's vocabularies."""
@@ -285,6 +289,7 @@ def train_run(
     callbacks: Sequence[Any] = (),
     prepared: Prepared | None = None,
     finish: bool = True,
+    command: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train ``task`` as ``cfg`` says; reload the best weights and evaluate valid and test.
@@ -300,6 +305,7 @@ def train_run(
         resume: True, False or "auto" (resume when ``out_dir`` holds a run).
         prepared: use these vocabularies and batches instead of ``task.prepare``.
         finish: write curves, report and ``final_metrics.json`` (:func:`finish_run`).
+        command: the command line that started the run (``command.txt``, the report).
     Returns:
         The trainer's flat result plus ``<split>_<metric>`` of the best weights, the task's
         info, ``num_params``, ``total_wall_s``, and the ``_model``, ``_prepared`` objects.
@@ -354,7 +360,7 @@ def train_run(
             "data_dir": str(Path(data_root(data_dir)).resolve()),
             "fingerprint": prepared.fingerprint,
             "rnnlab_version": _version(),
-            "command": " ".join(sys.argv),
+            "command": command,
         }
         from rnnlab.training.seeding import seed_everything
 
@@ -363,9 +369,11 @@ def train_run(
         num_params = sum(p.numel() for p in model.parameters())
         log(task.describe(prepared, model))
         if out is not None and dist.is_main:
-            from rnnlab.training.storage import write_json
+            from rnnlab.training.storage import write_atomic, write_json
 
             write_json(out / "config.json", to_dict(cfg))
+            if command:
+                write_atomic(out / "command.txt", lambda p: p.write_text(command + "\n"))
         train = prepared.data["train"]
         if dist.active:
             if not callable(getattr(train, "shard", None)):
@@ -399,6 +407,10 @@ def train_run(
         result.update(prepared.info)
         result["_model"], result["_prepared"] = trainer.model, prepared
         if out is not None and finish and dist.is_main:
+            try:
+                result.update(task.after_run(trainer.model, prepared, out))
+            except Exception as exc:  # noqa: BLE001 - samples and heat maps are niceties
+                log(f"(run artefacts not written: {exc})")
             finish_run(out, result, log=log)
         return result
     finally:
