@@ -13,8 +13,9 @@ Two runs of different shapes, each in a real subprocess:
   task registered in code.
 
 Each trial starts the run, sends SIGKILL after a random delay (uniform over the reference
-run's duration, so kills land in start-up, training, saves and validation), then resumes it
-with ``resume="auto"`` — itself killed again with probability 1/2 — until it finishes. It
+run's duration, so kills land in start-up, training, saves and validation) or, for half of
+the kills, right after a save of ``last`` has begun, then resumes it with
+``resume="auto"`` — itself killed again with probability 1/2 — until it finishes. It
 records whether the kill left a save half done (a ``.last.tmp-*`` folder), and whether the
 finished run's ``checkpoints/last/model.safetensors`` tensors equal the reference bit for
 bit. ``tests/training/test_kill_resume.py`` runs a few trials of each in CI.
@@ -221,27 +222,60 @@ def reference(kind: str, out: Path) -> float:
     return time.perf_counter() - t0
 
 
+def _saving(out: Path) -> bool:
+    ckdir = out / "checkpoints"
+    try:
+        return ckdir.is_dir() and any(p.name.startswith(".last.tmp-") for p in ckdir.iterdir())
+    except FileNotFoundError:  # a folder renamed while we listed it
+        return False
+
+
+def _wait_for_a_save(proc: subprocess.Popen, out: Path, deadline: float) -> bool:
+    """Poll (every ~1 ms) until a save of `last` is under way; False if the run ended."""
+    while proc.poll() is None and time.monotonic() < deadline:
+        if _saving(out):
+            return True
+        time.sleep(0.001)
+    return False
+
+
 def trial(kind: str, out: Path, ref: dict, duration: float, rng: random.Random) -> dict:
-    """Kill a run at random moments until it completes; compare with ``ref``."""
+    """Kill a run at random moments until it completes; compare with ``ref``.
+
+    Each kill is either at a uniform random time, or (half of them) aimed at a save: the
+    harness waits until a ``.last.tmp-*`` folder appears and kills 0-20 ms later.
+    """
     import torch
 
     kills, in_save = 0, 0
-    delay = rng.uniform(0.0, duration)
+    plan: str | None = rng.choice(["time", "save"])
     while True:
         proc = _start(kind, out)
-        try:
-            _, err = proc.communicate(timeout=delay)  # delay None: run to the end
+        if plan is None:  # the last attempt: run to the end
+            _, err = proc.communicate()
             if proc.returncode != 0:
                 raise RuntimeError(f"{kind} run failed (exit {proc.returncode}):\n{err.decode()}")
             break
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-            ckdir = out / "checkpoints"
-            if ckdir.is_dir() and any(p.name.startswith(".last.tmp-") for p in ckdir.iterdir()):
-                in_save += 1
-            delay = rng.uniform(0.0, duration) if rng.random() < 0.5 else None
+        if plan == "time":
+            try:
+                _, err = proc.communicate(timeout=rng.uniform(0.0, duration))
+                if proc.returncode != 0:
+                    raise RuntimeError(f"{kind} run failed:\n{err.decode()}")
+                break  # finished before the kill
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            if not _wait_for_a_save(proc, out, time.monotonic() + 4 * duration):
+                _, err = proc.communicate()
+                if proc.returncode != 0:
+                    raise RuntimeError(f"{kind} run failed:\n{err.decode()}")
+                break
+            time.sleep(rng.uniform(0.0, 0.02))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        in_save += _saving(out)
+        plan = rng.choice(["time", "save"]) if rng.random() < 0.5 else None
     got = final_weights(out)
     same = set(got) == set(ref) and all(torch.equal(got[k], ref[k]) for k in ref)
     return {"kills": kills, "kills_during_save": in_save, "bit_identical": same}
