@@ -23,10 +23,11 @@ finding computed from the statistics, and with --metrics-out writes flat JSON me
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
+
+from rnnlab.files import write_json
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -252,14 +253,10 @@ def run(args: argparse.Namespace) -> int:
         "finding": finding,
         **result,
     }
-    (out / f"{args.name.replace('-', '_')}.json").write_text(
-        json.dumps(_json_safe(payload), indent=1)
-    )
+    write_json(out / f"{args.name.replace('-', '_')}.json", _json_safe(payload), indent=1)
     if args.metrics_out:
-        path = Path(args.metrics_out)
-        path.parent.mkdir(parents=True, exist_ok=True)
         flat = {**metrics, "wall_s": wall, "cpu_s": cpu}
-        path.write_text(json.dumps(_json_safe(flat), indent=1))
+        write_json(args.metrics_out, _json_safe(flat), indent=1)
     report = write_report(out)
     print(finding)
     print(f"wrote {out} and {report.name} ({cpu:.1f} s CPU, {wall:.1f} s wall)")

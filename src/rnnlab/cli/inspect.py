@@ -21,10 +21,11 @@ Thin: the work is ``rnnlab.analysis.inspection.inspect_input``.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
+
+from rnnlab.files import write_json
 
 
 def _units(text: str) -> int:
@@ -119,7 +120,7 @@ def write_inspection(model, vocab, tokens: list[str], out: Path, max_units: int 
         "loss": result["loss"],
         "finding": sentence(tokens, result["gradients"]["h"], result["decay"]),
     }
-    (out / "inspect.json").write_text(json.dumps(summary, indent=1))
+    write_json(out / "inspect.json", summary, indent=1)
     return {**summary, "written": [str(p) for p in written]}
 
 
@@ -160,9 +161,7 @@ def run(args: argparse.Namespace) -> int:
                 for gate, shares in sat.items():
                     for side, share in shares.items():
                         flat[f"saturation_{la['name'] or 'model'}_{k}_{gate}_{side}"] = share
-        path = Path(args.metrics_out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(flat, indent=1))
+        write_json(args.metrics_out, flat, indent=1)
     write_report(out)
     print(
         f"{summary['finding']}; wrote {len(summary['written'])} PNGs, inspect.json and "

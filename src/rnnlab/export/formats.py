@@ -19,7 +19,6 @@ TorchScript modules default the states to zeros). ``readout="final"`` (a classif
 from __future__ import annotations
 
 import importlib.util
-import json
 import shutil
 import tempfile
 import warnings
@@ -184,4 +183,6 @@ def _export_onnx(net: torch.nn.Module, cfg: dict, out: Path, opset: int) -> None
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    from rnnlab.files import write_json
+
+    write_json(path, data)
