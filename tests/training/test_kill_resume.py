@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ HARNESS = Path(__file__).resolve().parents[2] / "benchmarks" / "kill_resume.py"
 def _harness():
     spec = importlib.util.spec_from_file_location("kill_resume", HARNESS)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses resolve their annotations through it
     spec.loader.exec_module(module)
     return module
 
