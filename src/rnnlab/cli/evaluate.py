@@ -28,6 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--data-dir", help="datasets folder (default: where the run read them)")
     p.add_argument("--batch-size", type=int, help="evaluation batch size (default: the run's)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: the run's)")
     p.add_argument("--out", help="folder for plots the task draws (e.g. a confusion matrix)")
     p.add_argument("--metrics-out", help="write the metrics as flat JSON here")
     p.set_defaults(func=run)
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             device=args.device,
             out_dir=args.out,
+            threads=args.threads,
         )
     except (
         CheckpointError,

@@ -538,9 +538,11 @@ def evaluate_checkpoint(
     batch_size: int | None = None,
     device: str = "cpu",
     out_dir: str | Path | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate a saved model on a split of the data it was trained on (read from where the
-    run read it, unless ``data_dir`` says otherwise), or on any ``text_file``.
+    run read it, unless ``data_dir`` says otherwise), or on any ``text_file``. ``threads``:
+    torch CPU threads (default: the run's ``train.num_threads``).
 
     Returns flat metrics named ``<split>_<metric>`` (``text_<metric>`` for a text file).
     """
@@ -577,8 +579,17 @@ def evaluate_checkpoint(
         data, name = prepared.data[split], split
     import torch
 
-    with torch.no_grad():
-        metrics = task.evaluate(loaded.model.to(device), data, prepared, out_dir=out)
+    if threads is not None and threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {threads}")
+    threads = threads or cfg.train.num_threads
+    before = torch.get_num_threads()
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        with torch.no_grad():
+            metrics = task.evaluate(loaded.model.to(device), data, prepared, out_dir=out)
+    finally:
+        torch.set_num_threads(before)
     result = {f"{name}_{k}": v for k, v in metrics.items()}
     result.update(
         {k: v for k, v in prepared.info.items() if k.startswith(name) or k == "optimal_ppl"}
