@@ -188,9 +188,7 @@ class SequenceTagger(nn.Module):
         tokens = float(lengths.sum())
         if self.crf is not None:
             loss = self.crf.neg_log_likelihood(scores, tags, lengths).sum() / tokens
-            predicted = (
-                self.crf.decode(scores.detach(), lengths)[0] if not self.training else None
-            )
+            predicted = self.crf.decode(scores.detach(), lengths)[0] if not self.training else None
         else:
             C = scores.shape[-1]
             loss = F.cross_entropy(scores.reshape(-1, C), tags.reshape(-1), ignore_index=-1)

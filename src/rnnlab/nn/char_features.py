@@ -12,7 +12,6 @@ like a verb. Shapes: B batch, T words, W characters, N real words in the batch.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from rnnlab.nn.pooling import final_states
