@@ -38,7 +38,7 @@ class _Order(Callback):
     def on_after_backward(self, trainer, step):
         # gradients exist, the optimizer has not stepped yet
         assert all(p.grad is not None for p in trainer.model.parameters())
-        assert trainer.step == step - 1
+        assert trainer.global_step == step - 1
         self.events.append(f"backward {step}")
 
     def on_step_end(self, trainer, info):

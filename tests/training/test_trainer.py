@@ -162,7 +162,7 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
     resumed = Trainer(regressor(dropout=0.3, seed=99), cfg(), run_dir=tmp_path / "b")
     result = resumed.fit(data, data, resume_from=tmp_path / "b" / "checkpoints" / "last")
 
-    assert result["epochs"] == 4 and result["steps"] == full.step
+    assert result["epochs"] == 4 and result["steps"] == full.global_step
     for key, value in _params(full.model).items():
         torch.testing.assert_close(_params(resumed.model)[key], value, rtol=0, atol=0)
 
@@ -243,7 +243,7 @@ def test_non_finite_loss_or_gradient_names_the_step(where):
         trainer.fit(data)
     if where == "grad":
         assert "gradient" in str(err.value) and "w" in str(err.value)
-    assert trainer.step == 2  # the bad update was never applied
+    assert trainer.global_step == 2  # the bad update was never applied
 
 
 def test_deterministic_mode_is_restored_after_fit():

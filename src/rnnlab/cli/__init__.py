@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "rnnlab.cli.inspect",
     "rnnlab.cli.bench",
     "rnnlab.cli.data",
+    "rnnlab.cli.configs",
     "rnnlab.cli.example",
 ]
 

@@ -1,9 +1,12 @@
-"""`rnnlab evaluate CKPT --split test`: perplexity of a saved language model.
+"""`rnnlab evaluate CKPT [--split test | --text-file PATH]`: metrics of a saved model.
 
-The corpus, tokenization and batching come from the run config saved with the
-checkpoint; only where the datasets live may change (``--data-dir``).
+The task (language model, classifier, ...) comes from the checkpoint, and so do the
+corpus, tokenization and batching: the run remembers where its data was, so
+``--data-dir`` is needed only when the data has moved. Split names ``dev``, ``val`` and
+``validation`` mean ``valid``.
 
-    rnnlab evaluate runs/ptb-small/checkpoints/best --split test --data-dir ../shared/data
+    rnnlab evaluate runs/ptb-small/checkpoints/best --split test
+    rnnlab evaluate runs/char/checkpoints/best --text-file other.txt
 """
 
 from __future__ import annotations
@@ -15,38 +18,47 @@ import sys
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "evaluate",
-        help="perplexity of a saved model on a data split",
+        help="metrics of a saved model on a data split or any text file",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("checkpoint", help="checkpoint directory (e.g. runs/NAME/checkpoints/best)")
-    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
-    p.add_argument("--data-dir", help="datasets folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)")
-    p.add_argument("--batch-size", type=int, help="columns of the stream (default: the run's)")
+    p.add_argument("--split", default="test", help="train, valid (dev, val) or test")
+    p.add_argument("--text-file", help="evaluate on this text file instead of a split")
+    p.add_argument("--data-dir", help="datasets folder (default: where the run read them)")
+    p.add_argument("--batch-size", type=int, help="evaluation batch size (default: the run's)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--out", help="folder for plots the task draws (e.g. a confusion matrix)")
     p.add_argument("--metrics-out", help="write the metrics as flat JSON here")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnlab.cli.train import write_metrics
-    from rnnlab.models.lm_training import evaluate_lm
-    from rnnlab.training.checkpoint import CheckpointError
+    from rnnlab.text.datasets import DatasetNotFoundError
+    from rnnlab.training import CheckpointError, ConfigError
+    from rnnlab.training.runs import canonical_split, evaluate_checkpoint, get_task, write_metrics
 
     try:
-        metrics = evaluate_lm(
+        metrics = evaluate_checkpoint(
             args.checkpoint,
             args.split,
             data_dir=args.data_dir,
+            text_file=args.text_file,
             batch_size=args.batch_size,
             device=args.device,
+            out_dir=args.out,
         )
-    except (CheckpointError, FileNotFoundError, ValueError) as exc:
+    except (
+        CheckpointError,
+        ConfigError,
+        DatasetNotFoundError,
+        FileNotFoundError,
+        ValueError,
+    ) as exc:
         print(f"rnnlab evaluate: {exc}", file=sys.stderr)
         return 2
-    line = f"{args.split} ppl {metrics[f'{args.split}_ppl']:.2f} ({metrics['tokens']:.0f} tokens)"
-    if "optimal_ppl" in metrics:
-        line += f"; exact optimum {metrics['optimal_ppl']:.2f}"
-    print(line)
+    task = get_task(metrics["task"])
+    name = "text" if args.text_file else canonical_split(args.split)
+    print(task.summary_line(name, metrics))
     write_metrics(args.metrics_out, metrics)
     return 0

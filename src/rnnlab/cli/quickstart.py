@@ -52,18 +52,17 @@ def _fresh_dir(base: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnnlab.cli.train import flag_overrides, flat_metrics, write_metrics
-    from rnnlab.models.lm_training import LMRunConfig, config_path, load_lm_corpus, train_lm
+    from rnnlab.cli.train import flag_overrides
+    from rnnlab.models.lm_training import LMTask, lm_config, load_lm_corpus, train_lm
     from rnnlab.models.sampling import generate
     from rnnlab.text.hmm import ngram_perplexity
-    from rnnlab.training.config import ConfigError, load_config
+    from rnnlab.training.config import ConfigError
+    from rnnlab.training.runs import finish_run, flat_metrics, write_metrics
 
     t0 = time.perf_counter()
     flags = {"epochs": "train.epochs", "seed": "train.seed", "threads": "train.num_threads"}
     try:
-        cfg = load_config(
-            LMRunConfig, config_path("quickstart"), flag_overrides(args, flags) + args.overrides
-        )
+        cfg = lm_config("quickstart", flag_overrides(args, flags) + args.overrides)
     except ConfigError as exc:
         print(f"rnnlab quickstart: {exc}", file=sys.stderr)
         return 2
@@ -79,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  bigram baseline  (add-0.1)   test ppl {bigram:8.2f}")
     print(f"  exact optimum (forward alg.) test ppl {optimum:8.2f}")
     try:
-        result = train_lm(cfg, out, corpus=corpus)
+        prepared = LMTask().prepare_corpus(cfg, corpus)
+        result = train_lm(cfg, out, prepared=prepared)
     except (FileExistsError, ValueError) as exc:
         print(f"rnnlab quickstart: {exc}", file=sys.stderr)
         return 2
@@ -103,29 +103,17 @@ def run(args: argparse.Namespace) -> int:
             seed=cfg.train.seed + i,
         )
         print("  " + " ".join(w for w in words if w != "<eos>"))
-    metrics = flat_metrics(result)
-    metrics.update(
+    result.update(
         unigram_ppl=unigram,
         bigram_ppl=bigram,
         optimal_ppl=optimum,
         ratio_to_optimum=ratio,
         run_dir=str(out),
+        wall_s=time.perf_counter() - t0,
     )
-    try:
-        from rnnlab.plotting.curves import plot_curves
-
-        metrics["curves_png"] = str(
-            plot_curves(
-                out / "metrics.jsonl",
-                out / "curves.png",
-                title="quickstart: LSTM on the HMM corpus",
-            )
-        )
-    except Exception as exc:  # plotting is a nicety
-        print(f"(curves not plotted: {exc})", file=sys.stderr)
-    metrics["wall_s"] = time.perf_counter() - t0
+    finish_run(out, result)  # final_metrics.json, curves.png with the quickstart's numbers
+    metrics = flat_metrics(result)
     write_metrics(args.metrics_out, metrics)
-    write_metrics(str(out / "final_metrics.json"), metrics)
     print(
         f"saved: {out}/checkpoints/best, {out}/curves.png, {out}/final_metrics.json "
         f"({metrics['wall_s']:.0f} s)"

@@ -2,26 +2,36 @@
 
     rnnlab train lm --dataset ptb --config ptb-small --data-dir ../shared/data --out runs/ptb-small
     rnnlab train lm --dataset text:input.txt --char --config char-small --set train.epochs=5
+    rnnlab train lm --out runs/ptb-small --resume          # continue, with the saved config
 
-Each task adds a sub-command through ``TASKS`` (name -> (add_arguments, handler)), so
-``train classifier`` and ``train tagger`` slot in beside ``train lm``. The config is built
-in this order: the TOML file (``--config``), then the shortcut flags (``--cell``,
-``--hidden``, ...), then every ``--set section.key=value``; unknown keys are errors.
+Every registered task (``rnnlab.training.runs.register_task``) is a sub-command. The config
+is built in this order: the TOML file (``--config``; without it the task's default recipe
+for the data), then the shortcut flags (``--cell``, ``--hidden``, ...), then every
+``--set section.key=value``; unknown keys are errors. With ``--resume`` the run's saved
+config is the base; a flag that would change the numbers is refused unless named in
+``--allow-config-change``. SIGINT (Ctrl-C) and SIGTERM save ``checkpoints/last`` and print
+the command that resumes it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
+_COMMON_FLAGS = {
+    "epochs": "train.epochs",
+    "lr": "train.lr",
+    "seed": "train.seed",
+    "device": "train.device",
+    "threads": "train.num_threads",
+}
+
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """Options every training task shares."""
-    p.add_argument("--config", help="named config (e.g. ptb-small) or a TOML file")
+    p.add_argument("--config", help="named config (`rnnlab configs` lists them) or a TOML file")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -32,7 +42,20 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--data-dir", help="datasets folder (default: $RNNLAB_DATA or ~/.cache/rnnlab)")
     p.add_argument("--out", help="run directory (default: runs/<config or dataset>)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="yes",
+        choices=["yes", "auto"],
+        help="continue the run in --out with its saved config (--resume=auto: if there is one)",
+    )
+    p.add_argument(
+        "--allow-config-change",
+        nargs="+",
+        default=[],
+        metavar="KEY",
+        help="on --resume, allow these keys (or sections) to differ, e.g. train.epochs",
+    )
     p.add_argument("--metrics-out", help="write the final metrics as flat JSON here")
     p.add_argument("--device", help="cpu, cuda, cuda:1 or auto (default: the config's)")
     p.add_argument("--threads", type=int, help="torch CPU threads (1 is best on busy machines)")
@@ -40,38 +63,6 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="shortcut for --set train.lr=X")
     p.add_argument("--seed", type=int, help="shortcut for --set train.seed=N")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _add_lm_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", help="hmm (embedded), ptb, wikitext2 or text:PATH")
-    p.add_argument("--char", action="store_true", default=None, help="character-level model")
-    p.add_argument("--cell", choices=["lstm", "gru", "rnn", "rnn_relu"])
-    p.add_argument("--layers", type=int, help="number of recurrent layers")
-    p.add_argument("--hidden", type=int, help="hidden units per layer")
-    p.add_argument("--embed", type=int, help="embedding size (default: the config's)")
-    p.add_argument("--dropout", type=float)
-    p.add_argument("--tie", action="store_true", default=None, help="tie embedding and decoder")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--bptt", type=int)
-
-
-_LM_FLAGS = {  # argparse dest -> config key
-    "dataset": "data.dataset",
-    "char": "data.char",
-    "cell": "model.cell",
-    "layers": "model.num_layers",
-    "hidden": "model.hidden_size",
-    "embed": "model.embed_dim",
-    "dropout": "model.dropout",
-    "tie": "model.tie_weights",
-    "batch_size": "data.batch_size",
-    "bptt": "data.bptt",
-    "epochs": "train.epochs",
-    "lr": "train.lr",
-    "seed": "train.seed",
-    "device": "train.device",
-    "threads": "train.num_threads",
-}
 
 
 def flag_overrides(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
@@ -86,70 +77,95 @@ def flag_overrides(args: argparse.Namespace, flags: dict[str, str]) -> list[str]
     return out
 
 
-def flat_metrics(result: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-ready scalar entries of a result (private ``_`` keys dropped)."""
-    out = {}
-    for k, v in result.items():
-        if k.startswith("_") or not isinstance(v, (int, float, str, bool, type(None))):
-            continue
-        out[k] = v if not (isinstance(v, float) and not math.isfinite(v)) else str(v)
-    return out
+def build_config(task, args: argparse.Namespace) -> tuple[Any, Path, bool | str]:
+    """The run config, run directory and resume mode the arguments ask for."""
+    from rnnlab.training.config import apply_overrides
+    from rnnlab.training.runs import load_run_config, saved_run_config
+
+    overrides = flag_overrides(args, {**task.flags, **_COMMON_FLAGS}) + list(args.overrides)
+    if getattr(args, "tie", None) and args.hidden is not None and args.embed is None:
+        overrides.insert(0, f"model.embed_dim={args.hidden}")  # tying needs embed == hidden
+    resume: bool | str = {"yes": True, "auto": "auto", None: False}[args.resume]
+    if resume and not args.out:
+        raise ValueError("--resume needs --out RUN_DIR (the run to continue)")
+    out = Path(args.out) if args.out else None
+    last = out / "checkpoints" / "last" if out else None
+    has_run = last is not None and (last.is_dir() or any(last.parent.glob(".last.*")))
+    if resume and has_run and args.config is None:
+        from rnnlab.training.runs import prepare_run_dir
+
+        prepare_run_dir(out, True, print)  # recovers an interrupted save first
+        saved, _ = saved_run_config(task, out)
+        return apply_overrides(saved, overrides), out, resume
+    if args.config is None and not resume:
+        name = task.default_config(overrides)
+        print(f"no --config given: starting from the {name!r} recipe (`rnnlab configs` lists all)")
+    cfg = load_run_config(task, args.config, overrides)
+    if out is None:
+        name = args.config or getattr(cfg.data, "dataset", task.name)
+        out = Path("runs") / Path(str(name).replace("text:", "").replace("/", "_")).stem
+    return cfg, out, resume
 
 
-def write_metrics(path: str | None, metrics: dict[str, Any]) -> None:
-    if path:
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(p)
+def run_task(task, args: argparse.Namespace) -> int:
+    """Parse, train, print the result; every expected failure is one clear line."""
+    from rnnlab.training import CheckpointError, ConfigError
+    from rnnlab.training.resume import ResumeError
+    from rnnlab.training.runs import resume_command, train_run, write_metrics
+    from rnnlab.training.trainer import TrainingDiverged, TrainingInterrupted
+    from rnnlab.text.datasets import DatasetNotFoundError
 
-
-def _run_lm(args: argparse.Namespace) -> int:
-    from rnnlab.models.lm_training import LMRunConfig, config_path, train_lm
-    from rnnlab.training.checkpoint import CheckpointError
-    from rnnlab.training.config import ConfigError, load_config
-
-    flags = flag_overrides(args, _LM_FLAGS)
-    if args.tie and args.hidden is not None and args.embed is None:
-        flags.append(f"model.embed_dim={args.hidden}")  # tying needs embed_dim == hidden
-    try:
-        path = config_path(args.config) if args.config else None
-        cfg = load_config(LMRunConfig, path, flags + args.overrides)
-    except ConfigError as exc:
-        print(f"rnnlab train lm: {exc}", file=sys.stderr)
-        return 2
-    name = args.config or cfg.data.dataset.replace("text:", "").replace("/", "_")
-    out = Path(args.out) if args.out else Path("runs") / Path(name).stem
-    try:
-        result = train_lm(cfg, out, data_dir=args.data_dir, resume=args.resume)
-    except (CheckpointError, FileExistsError, FileNotFoundError, ValueError) as exc:
-        print(f"rnnlab train lm: {exc}", file=sys.stderr)
-        return 2
-    metrics = flat_metrics(result)
-    try:
-        from rnnlab.plotting.curves import plot_curves
-
-        metrics["curves_png"] = str(plot_curves(out / "metrics.jsonl", out / "curves.png"))
-    except Exception as exc:  # plotting is a nicety: never fail a finished run on it
-        print(f"(curves not plotted: {exc})", file=sys.stderr)
-    write_metrics(args.metrics_out, metrics)
-    write_metrics(str(out / "final_metrics.json"), metrics)
-    print(
-        f"valid ppl {metrics['valid_ppl']:.2f} | test ppl {metrics['test_ppl']:.2f} | "
-        f"{metrics['wall_s']:.0f} s | {metrics['tokens_per_s']:.0f} tokens/s | "
-        f"best checkpoint {metrics.get('checkpoint_best')}"
+    prog = f"rnnlab train {task.name}"
+    expected = (
+        CheckpointError,
+        ConfigError,
+        ResumeError,
+        FileExistsError,
+        FileNotFoundError,
+        DatasetNotFoundError,
+        ValueError,
+        MemoryError,
     )
+    try:
+        cfg, out, resume = build_config(task, args)
+        result = train_run(
+            task,
+            cfg,
+            out,
+            data_dir=args.data_dir,
+            resume=resume,
+            allow_changes=args.allow_config_change,
+        )
+    except TrainingInterrupted as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        if exc.checkpoint is not None:
+            print(f"resume with: {resume_command(task, out)}", file=sys.stderr)
+        return 130 if exc.signal_name == "SIGINT" else 143
+    except TrainingDiverged as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    except expected as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    write_metrics(args.metrics_out, result)
+    print(_summary(result, task.unit))
     return 0
 
 
-# task name -> (add its arguments, handler); other tasks register here.
-TASKS = {
-    "lm": (_add_lm_arguments, _run_lm, "train a language model (word or character level)"),
-}
+def _summary(result: dict[str, Any], unit: str) -> str:
+    parts = []
+    for key in ("valid_ppl", "test_ppl", "valid_accuracy", "test_accuracy"):
+        if isinstance(result.get(key), float):
+            parts.append(f"{key.replace('_', ' ')} {result[key]:.4g}")
+    parts.append(f"{result['wall_s']:.0f} s")
+    parts.append(f"{result.get(f'{unit}_per_s', 0.0):.0f} {unit}/s")
+    parts.append(f"best checkpoint {result.get('checkpoint_best')}")
+    return " | ".join(parts)
 
 
 def register(subparsers) -> None:
+    from rnnlab.training.runs import registered_tasks
+
     parser = subparsers.add_parser(
         "train",
         help="train a model",
@@ -157,9 +173,9 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tasks = parser.add_subparsers(dest="task", metavar="TASK")
-    for name, (add_arguments, handler, help_text) in TASKS.items():
-        p = tasks.add_parser(name, help=help_text, description=help_text)
-        add_arguments(p)
+    for name, task in registered_tasks().items():
+        p = tasks.add_parser(name, help=task.help, description=task.help)
+        task.add_arguments(p)
         add_common_arguments(p)
-        p.set_defaults(func=handler)
+        p.set_defaults(func=lambda args, t=task: run_task(t, args))
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])

@@ -1,14 +1,18 @@
 """Models built from rnnlab's layers, each implementing the trainer's model contract.
 
 ``language_model``: ``LanguageModel`` / ``LMConfig`` (registered as "language_model");
+``lm_training``: the language-modelling task (``LMTask``, registered as "lm");
 ``sampling``: ``generate`` (temperature, top-k, top-p) for language models;
 ``classifier``: ``SequenceClassifier`` / ``ClassifierConfig`` ("sequence_classifier");
-``tagger``: ``SequenceTagger`` / ``TaggerConfig`` ("sequence_tagger").
-Importing this package registers the built-in models with ``rnnlab.training.registry``.
+``tagger``: ``SequenceTagger`` / ``TaggerConfig`` ("sequence_tagger");
+``classify_task`` / ``tag_task``: the "classify" and "tag" tasks.
+Importing this package registers the built-in models with ``rnnlab.training.registry`` and
+the built-in tasks with ``rnnlab.training.runs``.
 """
 
 from __future__ import annotations
 
+from rnnlab.models import lm_training  # noqa: F401  (registers the "lm" task)
 from rnnlab.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnlab.models.language_model import LanguageModel, LMConfig
 from rnnlab.models.tagger import SequenceTagger, TaggerConfig

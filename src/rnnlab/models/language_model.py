@@ -139,6 +139,10 @@ class LMConfig:
     def p_hidden(self) -> float:
         return self.dropout if self.dropout_hidden is None else self.dropout_hidden
 
+    def vocab_sizes(self) -> dict[str, int]:
+        """The vocabularies a checkpoint must hold for this model: ``tokens`` of size V."""
+        return {"tokens": self.vocab_size}
+
     def replace(self, **changes: Any) -> LMConfig:
         return dataclasses.replace(self, **changes)
 
@@ -187,6 +191,8 @@ class LanguageModel(nn.Module):
 
     model_type: ClassVar[str] = "language_model"
     config_class: ClassVar[type] = LMConfig
+    unit: ClassVar[str] = "tokens"  # StepOutput.count counts predicted tokens
+    metric_names: ClassVar[tuple[str, ...]] = ("loss", "ppl")
 
     def __init__(self, config: LMConfig) -> None:
         super().__init__()

@@ -1,45 +1,50 @@
-"""Language modelling runs: the run config, data preparation, training and evaluation.
+"""The language-modelling task: its run config, its data, and its place in the run plumbing.
 
-The command line (``rnnlab train lm``, ``rnnlab evaluate``, ``rnnlab quickstart``) is a thin
-layer over these functions::
+What is shared by every task (run directory, exact resume, best-checkpoint reload,
+evaluation of the named splits, final metrics) is in :mod:`rnnlab.training.runs`; this
+module adds only what is the language model's own::
 
-    cfg = load_config(LMRunConfig, "ptb-small.toml", ["train.epochs=2"])
+    cfg = load_run_config(LMTask(), "ptb-small", ["train.epochs=2"])
     result = train_lm(cfg, out_dir="runs/ptb-small", data_dir="../shared/data")
     result["test_ppl"], result["valid_ppl"], result["wall_s"]
 
-A run config has three sections: ``[data]`` (``LMDataConfig``: which corpus, word or
-character tokens, batch size, BPTT length), ``[model]`` (``LMConfig``) and ``[train]``
-(``rnnlab.training.TrainConfig``). Datasets: ``hmm`` (the embedded corpus of
-``rnnlab.text.hmm``, with its exact optimum), ``ptb``, ``wikitext2`` and ``text:PATH``
-(any UTF-8 text file: lines are sentences; split 90/5/5 into train/valid/test).
+A run config has a ``task = "lm"`` key and three sections: ``[data]`` (``LMDataConfig``:
+which corpus, word or character tokens, batch size, BPTT length), ``[model]``
+(``LMConfig``) and ``[train]`` (``rnnlab.training.TrainConfig``). Datasets: ``hmm`` (the
+embedded corpus of ``rnnlab.text.hmm``, with its exact optimum), ``ptb``, ``wikitext2`` and
+``text:PATH`` (any UTF-8 text file: lines are sentences; split 90/5/5 into
+train/valid/test). The vocabulary is named ``tokens`` in checkpoints.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import time
+import dataclasses
+import hashlib
+import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rnnlab.models.language_model import LanguageModel, LMConfig
-from rnnlab.training.config import ConfigError, TrainConfig, from_dict, to_dict
+from rnnlab.training.config import ConfigError, TrainConfig
+from rnnlab.training.runs import Prepared, Task, load_run_config, register_task, train_run
 
 __all__ = [
     "LMDataConfig",
     "LMRunConfig",
     "LMCorpus",
+    "LMTask",
     "load_lm_corpus",
     "build_lm_vocab",
     "make_batches",
     "train_lm",
     "evaluate_lm",
-    "config_path",
 ]
 
 SPLITS = ("train", "valid", "test")
+VOCAB = "tokens"
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,10 @@ class LMDataConfig:
         batch_size: B, parallel columns of the training stream.
         eval_batch_size: columns of the validation and test streams.
         bptt: T, the truncated-BPTT window.
-        random_bptt: randomise the training window lengths (AWD-LSTM).
+        random_bptt: randomise the training window lengths (AWD-LSTM), from a generator the
+            data owns (seeded with ``train.seed`` and the epoch).
         min_freq: words seen fewer times in train map to ``<UNK>``.
-        max_vocab: keep only this many most frequent tokens (None = all).
+        max_vocab: keep only this many most frequent tokens (None = all; >= 1).
         max_train_tokens: use only the first N training tokens (smoke runs; None = all).
         max_eval_tokens: use only the first N validation and test tokens (None = all).
         hmm_seed, hmm_train_tokens, hmm_eval_tokens: the embedded corpus's seed and sizes.
@@ -85,27 +91,27 @@ class LMDataConfig:
         for name in ("batch_size", "eval_batch_size", "bptt", "min_freq"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"data.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_vocab", "max_train_tokens", "max_eval_tokens"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"data.{name} must be >= 1 or none, got {value}")
+        for name in ("hmm_train_tokens", "hmm_eval_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
 class LMRunConfig:
-    """A language-modelling run: ``[data]``, ``[model]``, ``[train]`` (see the module doc)."""
+    """A language-modelling run: ``task = "lm"``, ``[data]``, ``[model]``, ``[train]``."""
 
+    task: str = "lm"
     data: LMDataConfig = field(default_factory=LMDataConfig)
     model: LMConfig = field(default_factory=LMConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
-
-def config_path(name: str) -> Path:
-    """A named config shipped with rnnlab (``ptb-small``) or a path to a TOML file."""
-    path = Path(name)
-    if path.suffix == ".toml" or path.exists():
-        return path
-    shipped = Path(__file__).resolve().parents[1] / "configs" / f"{name}.toml"
-    if not shipped.is_file():
-        names = sorted(p.stem for p in shipped.parent.glob("*.toml"))
-        raise ConfigError(f"unknown config {name!r}; shipped configs: {', '.join(names)}")
-    return shipped
+    def __post_init__(self) -> None:
+        if self.task != "lm":
+            raise ConfigError(f"this is a config for task {self.task!r}, not 'lm'")
 
 
 # --------------------------------------------------------------------------- data
@@ -136,57 +142,74 @@ def _lines_to_tokens(lines: list[str], char: bool) -> list[str]:
     return [tok for line in lines for tok in (*line.split(), "<eos>")]
 
 
-def load_lm_corpus(cfg: LMDataConfig, data_dir: str | Path | None = None) -> LMCorpus:
-    """Read (or generate) the train/valid/test token streams named by ``cfg.dataset``.
+def read_text_lines(path: Path) -> list[str]:
+    """The non-blank lines of a UTF-8 text file; errors name the file (and the byte)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"text file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); convert it first"
+        ) from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError(f"{path}: the text is empty (no non-blank lines)")
+    return lines
+
+
+def load_lm_corpus(
+    cfg: LMDataConfig, data_dir: str | Path | None = None, splits: Sequence[str] = SPLITS
+) -> LMCorpus:
+    """Read (or generate) the token streams of ``splits`` named by ``cfg.dataset``.
 
     Raises:
-        ValueError: the corpus (or a split) is empty.
+        ValueError: the corpus (or a split) is empty, or a file is not UTF-8.
         FileNotFoundError: a ``text:PATH`` file is missing.
     """
     info: dict[str, float] = {}
     if cfg.dataset == "hmm":
-        from rnnlab.text.hmm import hmm_corpus
+        from rnnlab.text.hmm import default_hmm, hmm_split
 
-        corpus = hmm_corpus(
-            cfg.hmm_seed, cfg.hmm_train_tokens, cfg.hmm_eval_tokens, cfg.hmm_eval_tokens
-        )
         if cfg.char:
             raise ConfigError("the embedded hmm corpus is word-level; drop --char")
-        splits = {"train": corpus.train, "valid": corpus.valid, "test": corpus.test}
-        info["optimal_ppl"] = corpus.optimal_perplexity("test")
-        info["optimal_valid_ppl"] = corpus.optimal_perplexity("valid")
+        hmm = default_hmm()
+        sizes = {"train": cfg.hmm_train_tokens}
+        sizes.update(valid=cfg.hmm_eval_tokens, test=cfg.hmm_eval_tokens)
+        streams = {s: hmm_split(cfg.hmm_seed, s, sizes[s], hmm) for s in splits}
+        index = hmm.word_index
+        for s in ("valid", "test"):
+            if s in streams:
+                key = "optimal_ppl" if s == "test" else "optimal_valid_ppl"
+                info[key] = hmm.perplexity([index[w] for w in streams[s]])
     elif cfg.dataset.startswith("text:"):
         path = Path(cfg.dataset[5:]).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"text corpus not found: {path}")
-        text = path.read_text(encoding="utf-8")
-        lines = [line for line in text.splitlines() if line.strip()]
-        if not lines:
-            raise ValueError(f"{path}: the corpus is empty (no non-blank lines)")
-        splits = {
-            k: _lines_to_tokens(v, cfg.char) for k, v in _split_lines(lines, str(path)).items()
-        }
+        lines = read_text_lines(path)
+        parts = _split_lines(lines, str(path))
+        streams = {k: _lines_to_tokens(parts[k], cfg.char) for k in splits}
     elif cfg.char:
         from rnnlab.text.datasets import resolve_dataset
 
         paths = resolve_dataset(cfg.dataset, data_dir)
-        splits = {}
-        for split in SPLITS:
-            lines = Path(paths[split]).read_text(encoding="utf-8").splitlines()
-            splits[split] = _lines_to_tokens([ln.strip() for ln in lines if ln.strip()], True)
+        streams = {}
+        for split in splits:
+            lines = [ln.strip() for ln in read_text_lines(Path(paths[split]))]
+            streams[split] = _lines_to_tokens(lines, True)
     else:
         from rnnlab.text.datasets import lm_splits
 
-        splits = lm_splits(cfg.dataset, data_dir)
-    if cfg.max_train_tokens is not None:
-        splits["train"] = splits["train"][: cfg.max_train_tokens]
+        every = lm_splits(cfg.dataset, data_dir)
+        streams = {s: every[s] for s in splits}
+    if "train" in streams and cfg.max_train_tokens is not None:
+        streams["train"] = streams["train"][: cfg.max_train_tokens]
     if cfg.max_eval_tokens is not None:
         for split in ("valid", "test"):
-            splits[split] = splits[split][: cfg.max_eval_tokens]
-    for split in SPLITS:
-        if not splits.get(split):
+            if split in streams:
+                streams[split] = streams[split][: cfg.max_eval_tokens]
+    for split in splits:
+        if not streams.get(split):
             raise ValueError(f"dataset {cfg.dataset!r}: the {split} split is empty")
-    return LMCorpus(splits, info)
+    return LMCorpus(streams, info)
 
 
 def build_lm_vocab(train_tokens: list[str], cfg: LMDataConfig):
@@ -202,172 +225,166 @@ def build_lm_vocab(train_tokens: list[str], cfg: LMDataConfig):
     )
 
 
-def make_batches(tokens: list[str], vocab, batch_size: int, bptt: int, random_bptt: bool = False):
+def make_batches(
+    tokens: list[str], vocab, batch_size: int, bptt: int, random_bptt: bool = False, seed: int = 0
+):
     """``LMBatches`` over the encoded stream (see ``rnnlab.text.lm_batching``)."""
     from rnnlab.text.lm_batching import LMBatches, encode_stream
 
-    return LMBatches(encode_stream(tokens, vocab), batch_size, bptt, random_bptt=random_bptt)
+    stream = encode_stream(tokens, vocab)
+    return LMBatches(stream, batch_size, bptt, random_bptt=random_bptt, seed=seed)
 
 
-# --------------------------------------------------------------------------- runs
-def _check_out_dir(out: Path, resume: bool) -> None:
-    ckpts = out / "checkpoints"
-    if resume:
-        if not (ckpts / "last").exists():
-            raise FileNotFoundError(f"--resume: no checkpoint to resume at {ckpts / 'last'}")
-    elif ckpts.exists() and any(ckpts.iterdir()):
-        raise FileExistsError(
-            f"{out} already holds a run (checkpoints in {ckpts}); use --resume to continue it "
-            "or choose another --out (nothing was overwritten)"
+def _fingerprint(batches) -> str:
+    return hashlib.sha256(batches.data.numpy().tobytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------- the task
+_LM_FLAGS = {  # argparse dest -> config key
+    "dataset": "data.dataset",
+    "char": "data.char",
+    "cell": "model.cell",
+    "layers": "model.num_layers",
+    "hidden": "model.hidden_size",
+    "embed": "model.embed_dim",
+    "dropout": "model.dropout",
+    "tie": "model.tie_weights",
+    "batch_size": "data.batch_size",
+    "bptt": "data.bptt",
+}
+
+
+@register_task
+class LMTask(Task):
+    """Word- or character-level language modelling (perplexity)."""
+
+    name = "lm"
+    config_class = LMRunConfig
+    unit = "tokens"
+    help = "train a language model (word or character level)"
+    flags = _LM_FLAGS
+    derived_keys = ("model.vocab_size",)
+
+    def add_arguments(self, p) -> None:
+        p.add_argument("--dataset", help="hmm (embedded), ptb, wikitext2 or text:PATH")
+        p.add_argument("--char", action="store_true", default=None, help="character-level model")
+        p.add_argument("--cell", choices=["lstm", "gru", "rnn", "rnn_relu"])
+        p.add_argument("--layers", type=int, help="number of recurrent layers")
+        p.add_argument("--hidden", type=int, help="hidden units per layer")
+        p.add_argument("--embed", type=int, help="embedding size (default: the config's)")
+        p.add_argument("--dropout", type=float)
+        p.add_argument("--tie", action="store_true", default=None, help="tie embedding and decoder")
+        p.add_argument("--batch-size", type=int)
+        p.add_argument("--bptt", type=int)
+
+    def default_config(self, overrides: Sequence[str]) -> str:
+        """A recipe that works for the dataset the flags name: the quickstart for the
+        embedded corpus, char-small for characters, ptb-small (Zaremba) otherwise."""
+        values = dict(o.split("=", 1) for o in overrides if "=" in o)
+        if values.get("data.char", "false").lower() in ("true", "yes", "1", "on"):
+            return "char-small"
+        return "quickstart" if values.get("data.dataset", "hmm") == "hmm" else "ptb-small"
+
+    def finalize_config(self, cfg: LMRunConfig) -> LMRunConfig:
+        """``text:PATH`` becomes an absolute path, so the run can be evaluated from anywhere."""
+        if cfg.data.dataset.startswith("text:"):
+            path = Path(cfg.data.dataset[5:]).expanduser().resolve()
+            data = dataclasses.replace(cfg.data, dataset=f"text:{path}")
+            return dataclasses.replace(cfg, data=data)
+        return cfg
+
+    def prepare(self, cfg, *, data_dir, vocabs=None, splits=SPLITS) -> Prepared:
+        splits = tuple(splits)
+        needed = splits if vocabs is not None else tuple(dict.fromkeys(("train", *splits)))
+        corpus = load_lm_corpus(cfg.data, data_dir, needed)
+        return self.prepare_corpus(cfg, corpus, vocabs=vocabs, splits=splits)
+
+    def prepare_corpus(self, cfg, corpus: LMCorpus, *, vocabs=None, splits=SPLITS) -> Prepared:
+        """``prepare`` for token streams already in memory (the quickstart reuses its own)."""
+        if vocabs is not None:
+            vocab = vocabs[VOCAB]
+        else:
+            vocab = build_lm_vocab(corpus.splits["train"], cfg.data)
+        d = cfg.data
+        data = {}
+        for split in splits:
+            if split == "train":
+                data[split] = make_batches(
+                    corpus.splits[split], vocab, d.batch_size, d.bptt, d.random_bptt, cfg.train.seed
+                )
+            else:
+                data[split] = _eval_batches(corpus.splits[split], vocab, d.eval_batch_size, d.bptt)
+        model = cfg.model.replace(vocab_size=len(vocab))
+        info = dict(corpus.info, vocab_size=len(vocab))
+        if "train" in corpus.splits:
+            info["train_tokens"] = len(corpus.splits["train"])
+        fingerprint = _fingerprint(data["train"]) if "train" in data else None
+        return Prepared(
+            dataclasses.replace(cfg, model=model), {VOCAB: vocab}, data, info, fingerprint
         )
 
+    def build_model(self, cfg: LMRunConfig) -> LanguageModel:
+        return LanguageModel(cfg.model)
 
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    def describe(self, prepared: Prepared, model) -> str:
+        cfg, d = prepared.cfg, prepared.cfg.data
+        m = cfg.model
+        params = sum(p.numel() for p in model.parameters())
+        tokens = prepared.info.get("train_tokens", 0)
+        return (
+            f"data {d.dataset}{' (char)' if d.char else ''}: {tokens:,} train tokens, "
+            f"vocabulary {m.vocab_size:,}; model {m.cell} {m.num_layers}x{m.hidden_size}, "
+            f"{params:,} parameters"
+        )
 
+    def evaluate(self, model, data, prepared, *, out_dir=None) -> dict[str, Any]:
+        from rnnlab.training.evaluation import evaluate
 
-def train_lm(
-    cfg: LMRunConfig,
-    out_dir: str | Path | None,
-    *,
-    data_dir: str | Path | None = None,
-    resume: bool = False,
-    corpus: LMCorpus | None = None,
-    callbacks=(),
-    log=print,
-) -> dict[str, Any]:
-    """Train a language model as ``cfg`` says; evaluate the best weights on valid and test.
+        metrics = evaluate(model, data)
+        return {"ppl": metrics["ppl"], "loss": metrics["loss"], "tokens": metrics["count"]}
 
-    Args:
-        cfg: the run config.
-        out_dir: run directory (metrics.jsonl, config.json, checkpoints/best|last); None
-            keeps nothing on disk.
-        data_dir: where named datasets live (see ``rnnlab.text.datasets``).
-        resume: continue from ``out_dir/checkpoints/last``.
-        corpus: use these streams instead of loading ``cfg.data.dataset``.
-        log: where progress lines go.
-    Returns:
-        The trainer's flat result plus ``valid_ppl``, ``test_ppl``, ``test_loss``, the
-        corpus info (``optimal_ppl`` for hmm), ``vocab_size``, ``num_params``, and the
-        ``model``, ``vocab`` and ``corpus`` objects (keys starting with an underscore).
-    Raises:
-        FileExistsError: ``out_dir`` already holds a run and ``resume`` is false.
-    """
-    import torch
+    def text_data(self, cfg, vocabs, path: Path):
+        vocab = vocabs[VOCAB]
+        tokens = _lines_to_tokens(read_text_lines(path), cfg.data.char)
+        if not cfg.data.char:
+            unknown = sum(1 for t in tokens if t not in vocab)
+            if unknown:
+                print(
+                    f"warning: {unknown:,} of {len(tokens):,} tokens of {path} are not in the "
+                    "vocabulary and count as <UNK>",
+                    file=sys.stderr,
+                )
+        return _eval_batches(tokens, vocab, cfg.data.eval_batch_size, cfg.data.bptt)
 
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
-        _check_out_dir(out, resume)
-    threads = torch.get_num_threads()
-    if cfg.train.num_threads is not None:
-        torch.set_num_threads(cfg.train.num_threads)
-    try:
-        return _train_lm(cfg, out, data_dir, resume, corpus, callbacks, log)
-    finally:
-        torch.set_num_threads(threads)
+    def summary_line(self, split: str, metrics: dict[str, Any]) -> str:
+        line = f"{split} ppl {metrics[f'{split}_ppl']:.2f} ({metrics[f'{split}_tokens']:.0f} tokens)"
+        if "optimal_ppl" in metrics and split == "test":
+            line += f"; exact optimum {metrics['optimal_ppl']:.2f}"
+        return line
 
 
-def _train_lm(cfg, out, data_dir, resume, corpus, callbacks, log) -> dict[str, Any]:
-    import torch
+def _eval_batches(tokens: list[str], vocab, batch_size: int, bptt: int):
+    """Evaluation windows; a stream too short for ``batch_size`` columns uses fewer."""
+    columns = max(1, min(batch_size, len(tokens) // 2))
+    return make_batches(tokens, vocab, columns, bptt)
 
-    from rnnlab.training.checkpoint import load_checkpoint, restore_model_state
-    from rnnlab.training.seeding import seed_everything
-    from rnnlab.training.trainer import Trainer
 
-    t0 = time.perf_counter()
-    corpus = corpus or load_lm_corpus(cfg.data, data_dir)
-    vocab = build_lm_vocab(corpus.splits["train"], cfg.data)
-    d = cfg.data
-    train = make_batches(corpus.splits["train"], vocab, d.batch_size, d.bptt, d.random_bptt)
-    valid = make_batches(corpus.splits["valid"], vocab, d.eval_batch_size, d.bptt)
-    test = make_batches(corpus.splits["test"], vocab, d.eval_batch_size, d.bptt)
-    model_cfg = cfg.model.replace(vocab_size=len(vocab))
-    cfg = LMRunConfig(cfg.data, model_cfg, cfg.train)
-    seed_everything(cfg.train.seed)
-    model = LanguageModel(model_cfg)
-    num_params = sum(p.numel() for p in model.parameters())
-    log(
-        f"data {d.dataset}{' (char)' if d.char else ''}: {len(corpus.splits['train']):,} train "
-        f"tokens, vocabulary {len(vocab):,}; model {model_cfg.cell} {model_cfg.num_layers}x"
-        f"{model_cfg.hidden_size}, {num_params:,} parameters"
-    )
-    if out is not None and not resume:  # a resumed run keeps the config it started with
-        _write_json(out / "config.json", to_dict(cfg))
-    trainer = Trainer(
-        model, cfg.train, run_dir=out, vocab=vocab, run_config=to_dict(cfg), callbacks=callbacks
-    )
-    resume_from = out / "checkpoints" / "last" if resume and out is not None else None
-    result = trainer.fit(train, valid, resume_from=resume_from)
-    if result.get("checkpoint_best"):
-        best = load_checkpoint(result["checkpoint_best"], map_location=trainer.device)
-        restore_model_state(trainer.model, best.model_state, best.path)
-    with torch.no_grad():
-        valid_m = trainer.evaluate(valid)
-        test_m = trainer.evaluate(test)
-    result.update(
-        valid_ppl=valid_m["ppl"],
-        valid_loss=valid_m["loss"],
-        test_ppl=test_m["ppl"],
-        test_loss=test_m["loss"],
-        vocab_size=len(vocab),
-        num_params=num_params,
-        total_wall_s=time.perf_counter() - t0,
-        **corpus.info,
-    )
-    result["_model"], result["_vocab"], result["_corpus"] = trainer.model, vocab, corpus
+# --------------------------------------------------------------------------- shortcuts
+def train_lm(cfg: LMRunConfig, out_dir: str | Path | None, **kwargs: Any) -> dict[str, Any]:
+    """``runs.train_run(LMTask(), cfg, out_dir, **kwargs)``; the result also has
+    ``_vocab``."""
+    result = train_run(LMTask(), cfg, out_dir, **kwargs)
+    result["_vocab"] = result["_prepared"].vocabs[VOCAB]
     return result
 
 
-def run_config_of(saved: dict[str, Any]) -> LMRunConfig:
-    """The ``LMRunConfig`` stored in a checkpoint's ``config.json`` (``run_config``)."""
-    run = saved.get("run_config")
-    if not isinstance(run, dict) or "data" not in run:
-        raise ValueError("the checkpoint has no language-model run config (run_config.data)")
-    return from_dict(LMRunConfig, run)
+def evaluate_lm(checkpoint: str | Path, split: str = "test", **kwargs: Any) -> dict[str, Any]:
+    """Perplexity of a saved language model on a split (``runs.evaluate_checkpoint``)."""
+    from rnnlab.training.runs import evaluate_checkpoint
+
+    return evaluate_checkpoint(checkpoint, split, **kwargs)
 
 
-def evaluate_lm(
-    checkpoint: str | Path,
-    split: str = "test",
-    *,
-    data_dir: str | Path | None = None,
-    batch_size: int | None = None,
-    device: str = "cpu",
-) -> dict[str, float]:
-    """Perplexity of a saved language model on a split of the data it was trained on.
-
-    The corpus and tokenization come from the checkpoint's run config; tokens are encoded
-    with the checkpoint's vocabulary (unknown ones map to ``<UNK>``).
-
-    Returns:
-        ``{"<split>_ppl", "<split>_loss", "tokens"}``.
-    """
-    from rnnlab.training.checkpoint import load_model
-    from rnnlab.training.evaluation import evaluate
-
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    model, vocab, saved = load_model(checkpoint, device=device)
-    if not isinstance(model, LanguageModel):
-        raise ValueError(f"{checkpoint} holds a {saved.get('model_type')!r}, not a language model")
-    if vocab is None:
-        raise ValueError(f"{checkpoint} has no vocabulary (vocab.json)")
-    run = run_config_of(saved)
-    corpus = load_lm_corpus(run.data, data_dir)
-    batches = make_batches(
-        corpus.splits[split], vocab, batch_size or run.data.eval_batch_size, run.data.bptt
-    )
-    metrics = evaluate(model, batches, device=device)
-    out = {
-        f"{split}_ppl": metrics["ppl"],
-        f"{split}_loss": metrics["loss"],
-        "tokens": metrics["count"],
-    }
-    if split == "test" and "optimal_ppl" in corpus.info:
-        out["optimal_ppl"] = corpus.info["optimal_ppl"]
-    if not math.isfinite(out[f"{split}_ppl"]):
-        raise FloatingPointError(f"{split} perplexity is not finite")
-    return out
+def lm_config(name: str | None = None, overrides: Sequence[str] = ()) -> LMRunConfig:
+    """A named LM config (or the default for the overrides' dataset) with overrides."""
+    return load_run_config(LMTask(), name, overrides)

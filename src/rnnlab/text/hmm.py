@@ -42,6 +42,7 @@ __all__ = [
     "HMMCorpus",
     "default_hmm",
     "hmm_corpus",
+    "hmm_split",
     "ngram_perplexity",
 ]
 
@@ -292,6 +293,25 @@ class HMMCorpus:
         return self.hmm.perplexity([index[w] for w in tokens])
 
 
+def hmm_split(
+    seed: int, split: str, num_tokens: int, hmm: HiddenMarkovModel | None = None
+) -> list[str]:
+    """One split of the embedded corpus, sampled on its own stream: the generator of split
+    ``split`` is seeded from ``(seed, split)``, so the test stream can be made without the
+    training stream (``rnnlab evaluate`` samples only what it evaluates)."""
+    if split not in SPLIT_STREAMS:
+        raise ValueError(f"split must be one of {list(SPLIT_STREAMS)}, got {split!r}")
+    if num_tokens < 1:
+        raise ValueError(f"each split needs at least 1 token, got {num_tokens}")
+    hmm = hmm or default_hmm()
+    stream = np.random.SeedSequence([seed, SPLIT_STREAMS[split]])
+    rng = np.random.Generator(np.random.PCG64(stream))
+    return [hmm.words[i] for i in hmm.sample_ids(num_tokens, rng)]
+
+
+SPLIT_STREAMS = {"train": 0, "valid": 1, "test": 2}
+
+
 def hmm_corpus(
     seed: int = 0,
     train_tokens: int = 400_000,
@@ -302,18 +322,13 @@ def hmm_corpus(
     """Generate the embedded corpus deterministically from ``seed``.
 
     Each split is a stream of whole sentences (each ending in ``<eos>``) with at least
-    the requested number of tokens; the splits are sampled independently, each starting
-    from the initial distribution.
+    the requested number of tokens; the splits are sampled independently
+    (:func:`hmm_split`), each starting from the initial distribution.
     """
     hmm = hmm or default_hmm()
-    rng = np.random.Generator(np.random.PCG64(seed))
-    words = hmm.words
-    splits = []
-    for n in (train_tokens, valid_tokens, test_tokens):
-        if n < 1:
-            raise ValueError(f"each split needs at least 1 token, got {n}")
-        splits.append([words[i] for i in hmm.sample_ids(n, rng)])
-    return HMMCorpus(hmm, splits[0], splits[1], splits[2], seed)
+    sizes = {"train": train_tokens, "valid": valid_tokens, "test": test_tokens}
+    splits = {name: hmm_split(seed, name, n, hmm) for name, n in sizes.items()}
+    return HMMCorpus(hmm, splits["train"], splits["valid"], splits["test"], seed)
 
 
 def ngram_perplexity(

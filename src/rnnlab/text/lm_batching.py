@@ -112,8 +112,10 @@ class LMBatches:
         random_bptt: randomise window lengths as in AWD-LSTM (training only).
         bptt_std: standard deviation of the random length.
         min_bptt: shortest random window.
-        generator: random source of the window lengths (default: torch's global RNG, so
-            the trainer's seeding and resume cover it).
+        seed: with ``random_bptt``, the window lengths of epoch e are drawn from a generator
+            seeded with (seed, e) (see ``set_epoch``), never from torch's global RNG: the
+            data owns its order, so a run resumed mid-epoch sees the same windows.
+        generator: use this generator instead (its state then advances across epochs).
         device: where the windows are placed.
 
     Yields:
@@ -129,6 +131,7 @@ class LMBatches:
         random_bptt: bool = False,
         bptt_std: float = 5.0,
         min_bptt: int = 5,
+        seed: int = 0,
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
     ) -> None:
@@ -143,6 +146,17 @@ class LMBatches:
         self.bptt_std = bptt_std
         self.min_bptt = min_bptt
         self.generator = generator
+        self.seed = seed
+        self.epoch = 1
+
+    def set_epoch(self, epoch: int) -> None:
+        """Fix the random window lengths of the passes that follow to those of ``epoch``."""
+        self.epoch = int(epoch)
+
+    def _generator(self) -> torch.Generator | None:
+        if not self.random_bptt or self.generator is not None:
+            return self.generator
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
 
     @property
     def num_tokens(self) -> int:
@@ -172,7 +186,7 @@ class LMBatches:
 
     def __iter__(self) -> Iterator[LMBatch]:
         start = 0
-        for length in self.window_lengths(self.generator):
+        for length in self.window_lengths(self._generator()):
             inputs = self.data[start : start + length]  # (T, B)
             targets = self.data[start + 1 : start + 1 + length]  # (T, B)
             yield LMBatch(inputs, targets)

@@ -7,14 +7,17 @@ model must provide, ``checkpoint`` for the on-disk format, ``config`` for TOML/o
 """
 
 from rnnlab.training.callbacks import Callback, GradientNormRecorder, StepInfo, TensorBoardLogger
-from rnnlab.training.checkpoint import (
+from rnnlab.training.checkpoint import recover_checkpoint, save_checkpoint
+from rnnlab.training.checkpoint_format import (
     Checkpoint,
     CheckpointError,
     CheckpointNotFound,
+    LoadedModel,
+)
+from rnnlab.training.checkpoint_load import (
     load_checkpoint,
     load_model,
     restore_model_state,
-    save_checkpoint,
     verify_checkpoint,
 )
 from rnnlab.training.config import (
@@ -49,15 +52,22 @@ from rnnlab.training.registry import (
     build_model,
     get_model_class,
     register_model,
+    register_vocabulary,
     registered_models,
 )
+from rnnlab.training.resume import ResumeError, TrainerState
 from rnnlab.training.seeding import (
     deterministic_mode,
     get_rng_state,
     seed_everything,
     set_rng_state,
 )
-from rnnlab.training.trainer import NonFiniteError, Trainer, TrainingInterrupted
+from rnnlab.training.trainer import (
+    NonFiniteError,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+)
 
 __all__ = [
     "Callback",
@@ -67,8 +77,10 @@ __all__ = [
     "ConfigError",
     "GradientNormRecorder",
     "JSONLLogger",
+    "LoadedModel",
     "LRSchedule",
     "NonFiniteError",
+    "ResumeError",
     "StepInfo",
     "StepOutput",
     "TensorBoardLogger",
@@ -77,6 +89,8 @@ __all__ = [
     "TrainConfig",
     "TrainableModel",
     "Trainer",
+    "TrainerState",
+    "TrainingDiverged",
     "TrainingInterrupted",
     "UnknownModelType",
     "apply_overrides",
@@ -97,7 +111,9 @@ __all__ = [
     "parse_value",
     "perplexity",
     "read_jsonl",
+    "recover_checkpoint",
     "register_model",
+    "register_vocabulary",
     "registered_models",
     "resolve_device",
     "restore_model_state",

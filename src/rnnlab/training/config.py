@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
 import sys
 import types
 import typing
@@ -175,12 +177,9 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 def save_config(cfg: Any, path: str | Path) -> Path:
     """Write the resolved config as JSON (atomically: temp file + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(to_dict(cfg), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    from rnnlab.training.storage import write_json
+
+    return write_json(path, to_dict(cfg))
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -305,6 +304,10 @@ def load_config(
 
 
 # --------------------------------------------------------------------------- TrainConfig
+def _is_device(name: str) -> bool:
+    return bool(re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", name))
+
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "plateau", "cosine")
 
@@ -346,6 +349,12 @@ class TrainConfig:
         deterministic: ``torch.use_deterministic_algorithms(True)`` during ``fit``.
         device: "cpu", "cuda", "cuda:1", ... or "auto" (cuda when available).
         log_interval: also log running train metrics every this many steps (0 = per epoch only).
+        checkpoint_every_steps: also save ``last`` every this many optimizer steps
+            (None = off); a resumed run continues from there bit for bit.
+        checkpoint_every_minutes: also save ``last`` when this many minutes have passed since
+            the previous save (None = off; the default 10 only matters for long runs).
+        max_loss: stop (``TrainingDiverged``) when a training loss exceeds this; "auto" = 5 x
+            max(1, the run's first loss); None = only non-finite losses stop the run.
         num_threads: torch intra-op threads during ``fit`` (None = leave as is).
         progress: show a tqdm progress bar.
         tensorboard: also write TensorBoard scalars to ``run_dir/tb`` (if installed).
@@ -376,7 +385,10 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     device: str = "cpu"
-    log_interval: int = 0
+    log_interval: int = 50
+    checkpoint_every_steps: int | None = None
+    checkpoint_every_minutes: float | None = 10.0
+    max_loss: float | Literal["auto"] | None = "auto"
     num_threads: int | None = None
     progress: bool = True
     tensorboard: bool = False
@@ -391,7 +403,21 @@ class TrainConfig:
                 "loss_reduction must be 'mean' or 'sum_over_time'",
             ),
             (self.monitor_mode in ("min", "max"), "monitor_mode must be 'min' or 'max'"),
-            (self.lr > 0, "lr must be > 0"),
+            (math.isfinite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr}"),
+            (_is_device(self.device), f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}"),
+            (
+                self.checkpoint_every_steps is None or self.checkpoint_every_steps >= 1,
+                "checkpoint_every_steps must be >= 1 or None",
+            ),
+            (
+                self.checkpoint_every_minutes is None or self.checkpoint_every_minutes > 0,
+                "checkpoint_every_minutes must be > 0 or None",
+            ),
+            (
+                self.max_loss in (None, "auto")
+                or (isinstance(self.max_loss, float) and self.max_loss > 0),
+                "max_loss must be a number > 0, 'auto' or None",
+            ),
             (self.momentum >= 0, "momentum must be >= 0"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
             (self.clip_norm is None or self.clip_norm > 0, "clip_norm must be > 0 or None"),
@@ -410,6 +436,14 @@ class TrainConfig:
             (self.log_interval >= 0, "log_interval must be >= 0"),
             (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
         ]
+        numbers = ("lr", "momentum", "weight_decay", "eps", "gamma", "min_lr", "clip_norm",
+                   "clip_value", "checkpoint_every_minutes")
+        checks += [
+            (getattr(self, n) is None or math.isfinite(getattr(self, n)), f"{n} must be finite")
+            for n in numbers
+        ]
+        checks.append((all(math.isfinite(b) and 0 <= b < 1 for b in self.betas),
+                       "betas must be in [0, 1)"))
         errors = [msg for ok, msg in checks if not ok]
         if errors:
             raise ConfigError("invalid TrainConfig: " + "; ".join(errors))

@@ -31,7 +31,6 @@ Over an epoch the trainer accumulates ``totals = {"loss_sum": sum(loss * count),
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
@@ -82,5 +81,7 @@ def check_model_contract(model: Any) -> None:
 def summarize_loss(totals: Mapping[str, float]) -> dict[str, float]:
     """A ready-made ``summarize`` for models whose loss is a mean negative log-likelihood:
     reports ``loss`` and ``ppl = exp(loss)`` (inf when it overflows)."""
+    from rnnlab.training.metrics import perplexity
+
     loss = float(totals["loss"])
-    return {"loss": loss, "ppl": math.exp(loss) if loss < 700 else math.inf}
+    return {"loss": loss, "ppl": perplexity(loss)}

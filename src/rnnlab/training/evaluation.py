@@ -8,7 +8,7 @@ Used by :class:`~rnnlab.training.trainer.Trainer` for validation and by ``rnnlab
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -63,16 +63,22 @@ def summarize_totals(model: Any, totals: Totals) -> dict[str, float]:
     return metrics
 
 
+class EvaluationStopped(Exception):
+    """``should_stop()`` returned true between two batches (a signal during validation)."""
+
+
 def evaluate(
     model: torch.nn.Module,
     data: Iterable[Any],
     *,
     device: torch.device | str | None = None,
     max_batches: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """Run ``model.step`` over ``data`` without gradients (eval mode, state carried across
     batches as in training); returns ``model.summarize`` of the totals plus ``count`` and
-    ``tokens_per_s`` (units per second). The model's train/eval mode is restored after."""
+    ``units_per_s``. The model's train/eval mode is restored after. ``should_stop`` is
+    asked between batches; when it says yes, EvaluationStopped is raised."""
     if device is None:
         first = next(model.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")
@@ -86,6 +92,8 @@ def evaluate(
             for i, batch in enumerate(data):
                 if max_batches is not None and i >= max_batches:
                     break
+                if should_stop is not None and should_stop():
+                    raise EvaluationStopped
                 out = model.step(move_to_device(batch, device), state)
                 state = model.detach_state(out.state)
                 totals.add(float(out.loss), out.count, out.sums)
@@ -95,4 +103,4 @@ def evaluate(
         model.train(was_training)
     if totals.count == 0:
         raise ValueError("evaluation data yielded no batches (or only empty ones)")
-    return {**summarize_totals(model, totals), "count": totals.count, "tokens_per_s": speed.rate}
+    return {**summarize_totals(model, totals), "count": totals.count, "units_per_s": speed.rate}

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rnnlab.training.storage import json_ready, write_atomic, write_json
+
 
 def perplexity(loss: float) -> float:
     """``exp(loss)`` for a mean negative log-likelihood in nats; inf instead of overflowing."""
+    if math.isnan(loss):
+        return math.nan
     return math.exp(loss) if loss < 700 else math.inf
 
 
@@ -82,29 +85,21 @@ class Throughput:
         return self.units / total if total > 0 else 0.0
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # "nan", "inf": strict JSON has no literal for them
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item"):  # numpy / torch scalars
-        return _json_safe(value.item())
-    return value
-
-
 class JSONLLogger:
-    """Appends one JSON object per line to ``path`` (flushed at every record)."""
+    """Appends one JSON object per line to ``path`` (flushed at every record); ``records``
+    counts the records in the file (set it when appending to an existing log).
+    Non-finite floats are written as Python's json writes them (``NaN``, ``Infinity``)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("a", encoding="utf-8")
+        self.records = 0
 
     def log(self, record: Mapping[str, Any]) -> None:
-        self._fh.write(json.dumps(_json_safe(dict(record))) + "\n")
+        self._fh.write(json.dumps(json_ready(dict(record)), allow_nan=True) + "\n")
         self._fh.flush()
+        self.records += 1
 
     def close(self) -> None:
         if not self._fh.closed:
@@ -120,14 +115,24 @@ class JSONLLogger:
 def write_metrics_json(path: str | Path, metrics: Mapping[str, Any]) -> Path:
     """Write flat final metrics (``--metrics-out``) as one JSON object, atomically.
 
-    Non-finite floats become the strings "nan"/"inf"; nested values are kept as they are.
+    Non-finite floats stay floats (``Infinity``, ``NaN``: Python's json reads them back).
     """
+    return write_json(path, dict(metrics))
+
+
+def truncate_jsonl(path: str | Path, records: int) -> None:
+    """Keep only the first ``records`` records of a JSONL log (a resumed run drops what was
+    logged after the checkpoint it resumes from); a missing file is left missing."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(_json_safe(dict(metrics)), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    if not path.exists():
+        return
+    kept: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if len(kept) >= records:
+            break
+        if line.strip():
+            kept.append(line)
+    write_atomic(path, lambda tmp: tmp.write_text("".join(k + "\n" for k in kept), "utf-8"))
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

@@ -1,35 +1,43 @@
-"""Model registry: ``model_type`` -> model class, so a checkpoint can rebuild any model.
+"""Registries of the classes a checkpoint may name: models and vocabularies.
+
+Loading a checkpoint never imports a module named by the file. ``config.json`` names a
+``model_type`` and, per vocabulary, a class name; both are looked up here, among rnnlab's
+own classes (registered when ``rnnlab.models`` / ``rnnlab.text`` are imported) and the
+classes a user registered in code before loading. Any other name is refused with a
+message that lists the known ones.
 
 A model class registers itself with a decorator::
 
     @register_model
     class LanguageModel(nn.Module):
         model_type: ClassVar[str] = "language_model"
-        config_class: ClassVar[type] = LanguageModelConfig   # a frozen dataclass
-        def __init__(self, config: LanguageModelConfig): ...
+        config_class: ClassVar[type] = LMConfig   # a frozen dataclass
+        def __init__(self, config: LMConfig): ...
 
 Rebuilding (``build_model``) turns the saved config dict into ``config_class`` with
 :func:`rnnlab.training.config.from_dict` (unknown keys are errors) and then calls
-``cls.from_config(config)`` if the class defines it, else ``cls(config)``. Without a
-``config_class`` attribute, the annotation of ``__init__``'s first parameter is used.
+``cls.from_config(config)`` if the class defines it, else ``cls(config)``.
+
+Vocabulary classes need ``to_dict()`` and a classmethod ``from_dict(data)``;
+``Vocabulary`` and ``LabelVocabulary`` are built in, ``register_vocabulary`` adds others.
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
-import typing
 from dataclasses import is_dataclass
 from typing import Any
 
 _MODELS: dict[str, type] = {}
+_VOCABS: dict[str, type] = {}
 
-# Modules imported (once) before a lookup, so that the built-in models are registered.
-_BUILTIN_MODULES = ("rnnlab.models",)
+# rnnlab's own modules, imported (once) before a lookup so that the built-ins are registered.
+# These names are fixed here; nothing read from a file is ever imported.
+_BUILTIN_MODEL_MODULES = ("rnnlab.models",)
 
 
 class UnknownModelType(KeyError):
-    """No model class is registered under the requested ``model_type``."""
+    """No class is registered under the requested name; the message lists the known ones."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
@@ -47,51 +55,94 @@ def register_model(cls: type | None = None, *, name: str | None = None) -> Any:
             raise ValueError(
                 f"model_type {key!r} is already registered by {old.__module__}.{old.__qualname__}"
             )
+        if not is_dataclass(getattr(klass, "config_class", None)):
+            raise TypeError(
+                f"{klass.__name__} needs a class attribute config_class (its config dataclass)"
+            )
         _MODELS[key] = klass
         return klass
 
     return wrap(cls) if cls is not None else wrap
 
 
+def _import_builtins() -> None:
+    for module in _BUILTIN_MODEL_MODULES:
+        importlib.import_module(module)
+
+
 def registered_models() -> list[str]:
-    """The registered model types, sorted."""
+    """The registered model types, sorted (rnnlab's own included)."""
+    _import_builtins()
     return sorted(_MODELS)
 
 
-def get_model_class(model_type: str, module: str | None = None) -> type:
-    """The class registered as ``model_type``; ``module`` is imported first if given."""
+def get_model_class(model_type: str) -> type:
+    """The class registered as ``model_type``; UnknownModelType (listing the known) if none."""
     if model_type not in _MODELS:
-        for mod in (*_BUILTIN_MODULES, *([module] if module else [])):
-            try:
-                importlib.import_module(mod)
-            except ImportError:
-                pass
-    if model_type not in _MODELS:
-        known = ", ".join(registered_models()) or "none"
-        raise UnknownModelType(f"unknown model_type {model_type!r}; registered: {known}")
+        _import_builtins()
+    if not isinstance(model_type, str) or model_type not in _MODELS:
+        raise UnknownModelType(
+            f"unknown model_type {model_type!r}; registered: {', '.join(sorted(_MODELS))}. "
+            "rnnlab builds only registered classes; a model defined outside rnnlab must be "
+            "registered in code (rnnlab.training.register_model) before it is loaded"
+        )
     return _MODELS[model_type]
 
 
 def config_class_of(cls: type) -> type:
-    """The config dataclass of a model class (``config_class``, else ``__init__``'s hint)."""
-    cfg_cls = getattr(cls, "config_class", None)
-    if cfg_cls is None:
-        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
-        if params:
-            hints = typing.get_type_hints(cls.__init__)
-            cfg_cls = hints.get(params[0].name)
-    if cfg_cls is None or not is_dataclass(cfg_cls):
-        raise TypeError(
-            f"{cls.__name__} needs a class attribute config_class (its config dataclass)"
-        )
-    return cfg_cls
+    """The config dataclass of a registered model class."""
+    return cls.config_class
 
 
-def build_model(model_type: str, config: dict[str, Any], module: str | None = None) -> Any:
+def build_model(model_type: str, config: dict[str, Any]) -> Any:
     """Instantiate the registered model ``model_type`` from its saved config dict."""
     from rnnlab.training.config import from_dict
 
-    cls = get_model_class(model_type, module)
+    cls = get_model_class(model_type)
     cfg = from_dict(config_class_of(cls), config)
     factory = getattr(cls, "from_config", None)
     return factory(cfg) if callable(factory) else cls(cfg)
+
+
+# --------------------------------------------------------------------------- vocabularies
+def register_vocabulary(cls: type) -> type:
+    """Register a vocabulary class (needs ``to_dict`` and ``from_dict``) under its name."""
+    if not callable(getattr(cls, "from_dict", None)) or not callable(
+        getattr(cls, "to_dict", None)
+    ):
+        raise TypeError(f"{cls.__name__} needs to_dict() and a classmethod from_dict()")
+    old = _VOCABS.get(cls.__name__)
+    if old is not None and old is not cls and old.__qualname__ != cls.__qualname__:
+        raise ValueError(f"vocabulary class name {cls.__name__!r} is already registered")
+    _VOCABS[cls.__name__] = cls
+    return cls
+
+
+def _builtin_vocabularies() -> None:
+    from rnnlab.text.labels import LabelVocabulary
+    from rnnlab.text.vocab import Vocabulary
+
+    for cls in (Vocabulary, LabelVocabulary):
+        _VOCABS.setdefault(cls.__name__, cls)
+
+
+def vocabulary_name(vocab: Any) -> str:
+    """The registry name of ``vocab``'s class; TypeError if it is not registered."""
+    _builtin_vocabularies()
+    name = type(vocab).__name__
+    if _VOCABS.get(name) is not type(vocab):
+        raise TypeError(
+            f"vocabulary class {type(vocab).__module__}.{type(vocab).__qualname__} is not "
+            "registered (rnnlab.training.registry.register_vocabulary)"
+        )
+    return name
+
+
+def get_vocabulary_class(name: str) -> type:
+    """The vocabulary class registered as ``name``; UnknownModelType if none."""
+    _builtin_vocabularies()
+    if not isinstance(name, str) or name not in _VOCABS:
+        raise UnknownModelType(
+            f"unknown vocabulary class {name!r}; registered: {', '.join(sorted(_VOCABS))}"
+        )
+    return _VOCABS[name]

@@ -1,5 +1,16 @@
-"""Safe on-disk storage for checkpoints: atomic writes, SHA-256, and tensors that
-safetensors accepts (no shared storage) plus optimizer state split into tensors + JSON.
+"""Safe on-disk storage: atomic writes, SHA-256, and tensors that safetensors accepts.
+
+The one place for these helpers (every JSON file rnnlab writes goes through
+``write_json``; every hash through ``sha256_file`` / ``sha256_bytes``):
+
+* ``write_atomic(path, write)``: write to a temporary name beside ``path``, fsync, rename;
+  a reader never sees a half-written file, and a crash leaves the old file intact.
+* ``write_json(path, data)``: JSON, atomically; non-finite floats are written as the
+  ``NaN`` / ``Infinity`` literals Python's json reads back as floats.
+* ``dedupe_tensors``: state dicts without shared storage (tied weights stored once).
+* ``flatten_optimizer`` / ``unflatten_optimizer``: optimizer state as tensors + JSON.
+* ``flatten_tree`` / ``unflatten_tree``: any nest of tuples, lists and dicts of tensors
+  (a model's carried recurrent state) as tensors + a JSON structure.
 
 Nothing here pickles: tensors go through ``safetensors.torch.save_file``, the rest is JSON.
 """
@@ -27,19 +38,45 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` then fsync and ``os.replace(tmp, path)``."""
-    tmp = path.with_name(f".{path.name}.partial")
-    write(tmp)
-    with tmp.open("rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of a byte string."""
+    return hashlib.sha256(data).hexdigest()
 
 
-def write_json(path: Path, data: Any, indent: int | None = 2) -> None:
-    """JSON (NaN/inf allowed, as Python's json writes them) written atomically."""
-    text = json.dumps(data, indent=indent, allow_nan=True)
-    write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """``write(tmp)`` then fsync and ``os.replace(tmp, path)``; the parent is created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        write(tmp)
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def json_ready(value: Any) -> Any:
+    """Numpy / torch scalars -> Python numbers, tuples -> lists, keys -> str (for JSON)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return value.item()
+        except (ValueError, RuntimeError):  # a tensor with several elements
+            return value
+    return value
+
+
+def write_json(path: str | Path, data: Any, indent: int | None = 2) -> Path:
+    """JSON written atomically; NaN / inf stay floats (``NaN`` / ``Infinity`` literals)."""
+    text = json.dumps(json_ready(data), indent=indent, allow_nan=True, ensure_ascii=False)
+    return write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
 
 def write_tensors(
@@ -125,3 +162,47 @@ def unflatten_optimizer(structure: dict, tensors: dict[str, torch.Tensor]) -> di
             for key, value in entries.items()
         }
     return {"state": state, "param_groups": structure["param_groups"]}
+
+
+def flatten_tree(tree: Any, prefix: str = "t") -> tuple[dict[str, torch.Tensor], Any]:
+    """Split a nest of tensors (None, Tensor, tuple, list, dict) into tensors + structure.
+
+    >>> tensors, structure = flatten_tree((torch.zeros(2), None))
+    >>> structure
+    {'tuple': [{'tensor': 't.0'}, None]}
+    """
+    tensors: dict[str, torch.Tensor] = {}
+
+    def walk(node: Any, key: str) -> Any:
+        if node is None:
+            return None
+        if isinstance(node, torch.Tensor):
+            tensors[key] = node.detach().to("cpu").contiguous().clone()
+            return {"tensor": key}
+        if isinstance(node, (tuple, list)):
+            kind = "tuple" if isinstance(node, tuple) else "list"
+            return {kind: [walk(v, f"{key}.{i}") for i, v in enumerate(node)]}
+        if isinstance(node, Mapping):
+            return {"dict": {str(k): walk(v, f"{key}.{k}") for k, v in node.items()}}
+        raise TypeError(f"cannot store a {type(node).__name__} in a tensor tree")
+
+    return tensors, walk(tree, prefix)
+
+
+def unflatten_tree(structure: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
+    """Inverse of ``flatten_tree``; KeyError / ValueError name what does not fit."""
+    if structure is None:
+        return None
+    if not isinstance(structure, dict) or len(structure) != 1:
+        raise ValueError(f"not a tensor-tree node: {structure!r}"[:200])
+    (kind, value), = structure.items()
+    if kind == "tensor":
+        if value not in tensors:
+            raise KeyError(f"tensor {value!r} is missing")
+        return tensors[value]
+    if kind in ("tuple", "list") and isinstance(value, list):
+        items = [unflatten_tree(v, tensors) for v in value]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "dict" and isinstance(value, dict):
+        return {k: unflatten_tree(v, tensors) for k, v in value.items()}
+    raise ValueError(f"not a tensor-tree node: {structure!r}"[:200])

@@ -3,53 +3,45 @@
 The trainer sees a model only through the contract of ``rnnlab.training.contract``
 (``initial_state``, ``detach_state``, ``step -> StepOutput``, ``summarize``), and data only as
 re-iterable collections of batches (a list, or an object whose ``__iter__`` starts a fresh
-epoch; an optional ``batch_size`` attribute is passed to ``model.initial_state`` and an
-optional ``__len__`` sizes the progress bar). Batches may be tensors, tuples, dicts or
-dataclasses; the trainer moves them to the device.
+epoch). Optional data attributes: ``batch_size`` (passed to ``model.initial_state``),
+``__len__`` (progress bar), ``set_epoch(epoch)`` (the data orders or shuffles itself for that
+epoch from its own seed, never from the global generators; exact resume relies on it).
 
 Usage::
-
-    from rnnlab.training import Trainer, TrainConfig, seed_everything
 
     cfg = TrainConfig(optimizer="sgd", lr=20.0, clip_norm=0.25, epochs=13,
                       schedule="step", decay_start=5, gamma=0.5, seed=1)
     seed_everything(cfg.seed)                     # before building the model
     model = LanguageModel(model_cfg)
-    trainer = Trainer(model, cfg, run_dir="runs/ptb-small", vocab=vocab, run_config=run_cfg)
-    result = trainer.fit(train_batches, valid_batches)        # or resume_from="runs/.../last"
-    result["valid_ppl"], result["best_valid_loss"], result["tokens_per_s"], result["wall_s"]
-    test = trainer.evaluate(test_batches)                     # {"loss": ..., "ppl": ..., ...}
+    trainer = Trainer(model, cfg, run_dir="runs/ptb-small", vocabs={"tokens": vocab})
+    result = trainer.fit(train_batches, valid_batches)        # or resume_from=".../last"
+    result["valid_ppl"], result["tokens_per_s"], result["wall_s"]
 
 One epoch::
 
-    model.train(); state = model.initial_state(batch_size, device)
-    for batch in train_data:
+    data.set_epoch(epoch); model.train(); state = model.initial_state(batch_size, device)
+    for batch in data (skipping the batches a resumed run already trained):
         out = model.step(batch, state)                  # StepOutput(loss, count, state, ...)
+        stop if the loss is not finite or above max_loss (TrainingDiverged)
         (out.loss * scale).backward()                   # scale: see "Learning rate" below
-        callbacks.on_after_backward(trainer, step)      # raw gradients
-        check the loss and the global gradient norm are finite (else NonFiniteError)
-        clip by value, then by global norm; optimizer.step()
+        callbacks.on_after_backward; stop on a non-finite gradient (NonFiniteError)
+        clip by value, then by global norm; optimizer.step(); global_step += 1
         state = model.detach_state(out.state)           # truncated BPTT
-        callbacks.on_step_end(trainer, StepInfo(step, loss, grad_norm, lr, ...))
-    validation (trainer.evaluate), lr schedule, early stopping, checkpoints best + last
+        every checkpoint_every_steps / _minutes: save last (mid-epoch, exact)
+        on SIGINT / SIGTERM: save last, raise TrainingInterrupted
+    validation (also interruptible), lr schedule, early stopping, checkpoints best + last
 
 Learning rate and loss: with ``loss_reduction="mean"`` (default) the optimizer sees the
 model's mean loss per unit (token), so lr and clip_norm are per-token quantities
 (pytorch/examples' word LM: lr 20, clip 0.25). With ``"sum_over_time"`` the trainer
-backpropagates ``loss * out.time_steps`` (summed over the BPTT window, averaged over the
-batch), the form of the classic recipes (Zaremba et al. 2014, "Recurrent neural network
-regularization": lr 1, clip 5, bptt 20); the model must set ``StepOutput.time_steps``.
+backpropagates ``loss * out.time_steps`` (Zaremba et al. 2014: lr 1, clip 5, bptt 20).
 Reported losses are always the mean per unit.
 
-A run directory (``run_dir``, optional) receives ``metrics.jsonl`` (one JSON record per epoch
-and split, and per ``log_interval`` steps; see ``rnnlab.training.metrics``) and
-``checkpoints/best`` and ``checkpoints/last`` (see ``rnnlab.training.checkpoint``): ``last``
-after every epoch, ``best`` when the monitored validation metric improves. Resuming from
-``last`` (``fit(..., resume_from=path)``) restores weights, optimizer, schedule, epoch, step,
-best metric, early-stopping counter and RNG states: a resumed run ends with the same weights
-as an uninterrupted one. Ctrl-C saves ``last`` (mid-epoch: resuming restarts that epoch's
-RNG stream and skips the batches already trained) and raises :class:`TrainingInterrupted`,
-a ``KeyboardInterrupt`` carrying the checkpoint path.
+Resume is exact: ``last`` holds the weights, the optimizer, the schedule, the
+:class:`~rnnlab.training.resume.TrainerState` (epoch, phase, batches done, partial totals,
+every RNG) and the model's carried state, so a run stopped anywhere — mid-epoch, during
+validation, by ``kill -9`` during a save — and resumed ends with bit-identical weights (CPU,
+same thread count and ``deterministic`` mode on GPU).
 """
 
 from __future__ import annotations
@@ -57,9 +49,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +61,12 @@ import torch
 from tqdm.auto import tqdm
 
 from rnnlab.training.callbacks import Callback, StepInfo, TensorBoardLogger
-from rnnlab.training.checkpoint import load_checkpoint, restore_model_state, save_checkpoint
-from rnnlab.training.config import TrainConfig, to_dict
+from rnnlab.training.checkpoint import save_checkpoint
+from rnnlab.training.checkpoint_load import load_checkpoint, restore_model_state
+from rnnlab.training.config import ConfigError, TrainConfig, to_dict
 from rnnlab.training.contract import StepOutput, check_model_contract
 from rnnlab.training.evaluation import (
+    EvaluationStopped,
     batch_size_of,
     evaluate,
     move_to_device,
@@ -78,27 +74,49 @@ from rnnlab.training.evaluation import (
     summarize_totals,
 )
 from rnnlab.training.gradients import clip_gradients, nonfinite_gradients
-from rnnlab.training.metrics import JSONLLogger, Throughput, Totals
+from rnnlab.training.metrics import JSONLLogger, Throughput, Totals, truncate_jsonl
 from rnnlab.training.optim import build_optimizer, build_schedule
-from rnnlab.training.seeding import (
-    deterministic_mode,
-    get_rng_state,
-    seed_everything,
-    set_rng_state,
+from rnnlab.training.resume import (
+    ResumeError,
+    TrainerState,
+    totals_from_dict,
+    totals_to_dict,
 )
+from rnnlab.training.seeding import deterministic_mode, get_rng_state, seed_everything, set_rng_state
 
 
-class NonFiniteError(FloatingPointError):
+class TrainingDiverged(FloatingPointError):
+    """The training loss became non-finite or exceeded ``max_loss``; nothing was saved for
+    the diverged steps. ``checkpoint`` is the last good ``last`` (or None)."""
+
+    def __init__(self, message: str, checkpoint: Path | None = None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
+class NonFiniteError(TrainingDiverged):
     """The loss or a gradient became NaN or infinite; the message names the step."""
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during ``fit``: ``checkpoint`` is where ``last`` was saved (or None)."""
+    """SIGINT / SIGTERM during ``fit``: ``checkpoint`` is where ``last`` was saved (or None),
+    ``signal_name`` which signal stopped the run."""
 
-    def __init__(self, message: str, checkpoint: Path | None, result: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        message: str,
+        checkpoint: Path | None,
+        result: dict[str, Any],
+        signal_name: str = "SIGINT",
+    ) -> None:
         super().__init__(message)
         self.checkpoint = checkpoint
         self.result = result
+        self.signal_name = signal_name
+
+
+class _Stop(Exception):
+    """Internal: a stop was requested by a signal."""
 
 
 class Trainer:
@@ -108,8 +126,10 @@ class Trainer:
         model: the model (moved to ``config.device``).
         config: the trainer's options (:class:`TrainConfig`).
         run_dir: where metrics.jsonl and checkpoints go; None keeps nothing on disk.
-        vocab: saved with every checkpoint (needs ``to_dict``).
+        vocabs: name -> vocabulary, saved with every checkpoint.
+        task: the task name saved with every checkpoint ("lm", "classify", ...).
         run_config: the run's resolved config, saved with every checkpoint.
+        run_info: facts about the run (data directory, fingerprints), saved likewise.
         callbacks: :class:`Callback` instances.
         optimizer: use this optimizer instead of building one from ``config``.
     """
@@ -120,37 +140,60 @@ class Trainer:
         config: TrainConfig,
         *,
         run_dir: str | Path | None = None,
-        vocab: Any = None,
+        vocabs: Mapping[str, Any] | None = None,
+        task: str | None = None,
         run_config: Any = None,
+        run_info: Mapping[str, Any] | None = None,
         callbacks: Sequence[Callback] = (),
         optimizer: torch.optim.Optimizer | None = None,
     ) -> None:
         check_model_contract(model)
+        names = getattr(model, "metric_names", None)
+        if names is not None and config.monitor not in names:
+            raise ConfigError(
+                f"train.monitor={config.monitor!r} is not a metric of {type(model).__name__}; "
+                f"it reports {', '.join(names)}"
+            )
         self.config = config
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.vocab = vocab
+        self.vocabs = dict(vocabs or {})
+        self.task = task
         self.run_config = run_config
+        self.run_info = dict(run_info or {})
+        self.unit = getattr(model, "unit", "tokens")  # names the throughput metric
         self.callbacks = list(callbacks)
         if config.tensorboard and self.run_dir is not None:
             self.callbacks.append(TensorBoardLogger(str(self.run_dir / "tb")))
         self.optimizer = optimizer or build_optimizer(self.model, config)
         self.schedule = build_schedule(self.optimizer, config)
-        self.step = 0  # optimizer steps taken
-        self.epoch = 0  # last epoch completed
-        self.best_value: float | None = None
-        self.best_epoch: int | None = None
-        self.bad_epochs = 0  # epochs since the last improvement (early stopping)
-        self.history: list[dict[str, Any]] = []  # per epoch: {"epoch", "lr", "train", "valid"}
-        self._wall_before = 0.0  # wall time of earlier (resumed) sessions
-        self._batches_done = 0
-        self._rng_epoch_start: dict[str, Any] | None = None
-        self._epoch_done = True
+        self.state = TrainerState()
+        self._totals, self._interval = Totals(), Totals()
+        self._carry: Any = None
         self._logger: JSONLLogger | None = None
+        self._stop_signal: int | None = None
         self._t0 = time.perf_counter()
+        self._wall_before = 0.0
+        self._last_save = time.monotonic()
+        self._speed = Throughput()
+        self._epoch_speed = 0.0
 
     # ------------------------------------------------------------------ public
+    @property
+    def global_step(self) -> int:
+        """Optimizer steps taken so far in the whole run."""
+        return self.state.global_step
+
+    @property
+    def epoch(self) -> int:
+        """The last completed epoch."""
+        return self.state.epoch if self.state.phase == "done" else self.state.epoch - 1
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.state.history
+
     @property
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
@@ -159,9 +202,20 @@ class Trainer:
     def checkpoint_dir(self) -> Path | None:
         return self.run_dir / "checkpoints" if self.run_dir is not None else None
 
+    @property
+    def speed_key(self) -> str:
+        return f"{self.unit}_per_s"
+
     def evaluate(self, data: Iterable[Any], max_batches: int | None = None) -> dict[str, float]:
         """Metrics of the model on ``data`` (no gradients); see :func:`evaluation.evaluate`."""
-        return evaluate(self.model, data, device=self.device, max_batches=max_batches)
+        metrics = evaluate(self.model, data, device=self.device, max_batches=max_batches)
+        metrics[self.speed_key] = metrics.pop("units_per_s")
+        return metrics
+
+    def request_stop(self, signum: int = signal.SIGINT) -> None:
+        """Ask ``fit`` to save ``last`` and stop at the next batch boundary (what SIGINT and
+        SIGTERM do)."""
+        self._stop_signal = signum
 
     def fit(
         self,
@@ -174,12 +228,14 @@ class Trainer:
 
         Returns flat results: ``train_<metric>`` and ``valid_<metric>`` of the last epoch,
         ``best_valid_<monitor>``, ``best_epoch``, ``epochs``, ``steps``, ``stop_reason``
-        ("epochs", "early_stopping", "max_steps"), ``wall_s``, ``tokens_per_s`` (training
+        ("epochs", "early_stopping", "max_steps"), ``wall_s``, ``<unit>_per_s`` (training
         units per second, validation excluded), ``checkpoint_best``, ``checkpoint_last``.
-        Raises NonFiniteError on a NaN/inf loss or gradient, TrainingInterrupted on Ctrl-C.
+        Raises TrainingDiverged (NonFiniteError) when the loss diverges,
+        TrainingInterrupted on SIGINT / SIGTERM (after saving ``last``).
         """
         cfg = self.config
         self._t0 = time.perf_counter()
+        self._last_save = time.monotonic()
         self._speed = Throughput()
         with contextlib.ExitStack() as stack:
             stack.enter_context(deterministic_mode(cfg.deterministic))
@@ -187,71 +243,89 @@ class Trainer:
                 prev = torch.get_num_threads()
                 torch.set_num_threads(cfg.num_threads)
                 stack.callback(torch.set_num_threads, prev)
-            skip = 0
             if resume_from is not None:
-                skip = self.load_state(resume_from)
+                self.load_state(resume_from)
             else:
                 seed_everything(cfg.seed)
             if self.run_dir is not None:
-                self._logger = stack.enter_context(JSONLLogger(self.run_dir / "metrics.jsonl"))
+                path = self.run_dir / "metrics.jsonl"
+                truncate_jsonl(path, self.state.metrics_records)  # drop records after the save
+                self._logger = stack.enter_context(JSONLLogger(path))
+                self._logger.records = self.state.metrics_records
                 stack.callback(setattr, self, "_logger", None)
+            stack.enter_context(self._signals())
             for cb in self.callbacks:
                 cb.on_train_start(self)
             stop_reason = "epochs"
-            first = self.epoch + 1
             try:
-                for epoch in range(first, cfg.epochs + 1):
-                    stop_reason = self._run_epoch(epoch, train_data, valid_data, skip)
-                    skip = 0
-                    if stop_reason != "epochs":
-                        break
-            except KeyboardInterrupt:
-                path = None
-                if self.checkpoint_dir is not None:
-                    path = self._save("last", epoch_complete=self._epoch_done)
-                result = self._result("interrupted")
-                msg = f"training interrupted at step {self.step}" + (
-                    f"; resume from {path}" if path else ""
-                )
-                raise TrainingInterrupted(msg, path, result) from None
+                while stop_reason == "epochs":
+                    if self.state.phase == "done":
+                        if self.state.epoch >= cfg.epochs:
+                            break
+                        self.state.epoch += 1
+                        self.state.phase, self.state.batches_done = "train", 0
+                        self._totals, self._interval, self._carry = Totals(), Totals(), None
+                    stop_reason = self._run_epoch(self.state.epoch, train_data, valid_data)
+            except _Stop:
+                raise self._interrupted() from None
+            except KeyboardInterrupt:  # a second signal: stop now, mid-step, save nothing
+                last = self._last_good()
+                raise TrainingInterrupted(
+                    f"stopped immediately at step {self.state.global_step} without saving"
+                    + (f"; the last checkpoint is {last}" if last else ""),
+                    last,
+                    self._result("interrupted"),
+                ) from None
             result = self._result(stop_reason)
             for cb in self.callbacks:
                 cb.on_train_end(self, result)
         return result
 
     # ------------------------------------------------------------------ epochs
-    def _run_epoch(self, epoch: int, train_data: Any, valid_data: Any, skip: int) -> str:
-        cfg = self.config
-        if skip:  # resuming mid-epoch: replay this epoch's RNG stream from its start
-            set_rng_state(self._rng_epoch_start)
-        self._rng_epoch_start = get_rng_state()
-        self._epoch_done = False
+    def _run_epoch(self, epoch: int, train_data: Any, valid_data: Any) -> str:
+        cfg, st = self.config, self.state
         lr = self.schedule.start_epoch(epoch)
-        for cb in self.callbacks:
-            cb.on_epoch_start(self, epoch)
-        train_metrics, hit_max_steps = self._train_epoch(epoch, train_data, skip)
-        valid_metrics = self.evaluate(valid_data) if valid_data is not None else None
-        self.epoch, self._epoch_done = epoch, True
+        if st.phase == "train":
+            for cb in self.callbacks:
+                cb.on_epoch_start(self, epoch)
+            hit_max_steps = self._train_epoch(epoch, train_data)
+            st.phase = "validate"
+        else:  # resumed after the training part of this epoch
+            hit_max_steps = cfg.max_steps is not None and st.global_step >= cfg.max_steps
+        if self._totals.count == 0:
+            raise ValueError("training data yielded no batches")
+        train_metrics = summarize_totals(self.model, self._totals)
+        train_metrics[self.speed_key] = self._epoch_speed
+        valid_metrics = None
+        if valid_data is not None:
+            try:
+                valid_metrics = evaluate(
+                    self.model, valid_data, device=self.device, should_stop=self._stopping
+                )
+            except EvaluationStopped:
+                raise _Stop from None
+            valid_metrics[self.speed_key] = valid_metrics.pop("units_per_s")
         watched = valid_metrics if valid_metrics is not None else train_metrics
         if cfg.monitor not in watched:
-            raise KeyError(
-                f"monitor {cfg.monitor!r} is not among the metrics {sorted(watched)} "
+            raise ConfigError(
+                f"train.monitor={cfg.monitor!r} is not among the metrics {sorted(watched)} "
                 "returned by model.summarize"
             )
         value = float(watched[cfg.monitor])
         sign = 1.0 if cfg.monitor_mode == "min" else -1.0
-        improved = not math.isnan(value) and (
-            self.best_value is None or sign * value < sign * self.best_value
+        improved = math.isfinite(value) and (
+            st.best_value is None or sign * value < sign * st.best_value
         )
         if improved:
-            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+            st.best_value, st.best_epoch, st.bad_epochs = value, epoch, 0
         else:
-            self.bad_epochs += 1
+            st.bad_epochs += 1
         self.schedule.end_epoch(value)
         record = {"epoch": epoch, "lr": lr, "train": train_metrics}
         if valid_metrics is not None:
             record["valid"] = valid_metrics
-        self.history.append(record)
+        st.history.append(record)
+        st.phase = "done"
         self._log("train", train_metrics, epoch, lr)
         if valid_metrics is not None:
             self._log("valid", valid_metrics, epoch, lr)
@@ -259,22 +333,24 @@ class Trainer:
         stop = "epochs"
         if hit_max_steps:
             stop = "max_steps"
-        elif cfg.early_stopping_patience and self.bad_epochs >= cfg.early_stopping_patience:
+        elif cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
             stop = "early_stopping"
         if self.checkpoint_dir is not None:
             if improved:
-                self._save("best", epoch_complete=True, with_optimizer=False)
-            self._save("last", epoch_complete=True)
+                self._save("best", with_optimizer=False)
+            self._save("last")
         metrics = {k: v for k, v in record.items() if k in ("train", "valid")}
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, metrics)
         return stop
 
-    def _train_epoch(self, epoch: int, data: Any, skip: int) -> tuple[dict[str, float], bool]:
-        cfg, model = self.config, self.model
+    def _train_epoch(self, epoch: int, data: Any) -> bool:
+        cfg, model, st = self.config, self.model, self.state
+        if callable(getattr(data, "set_epoch", None)):
+            data.set_epoch(epoch)
         model.train()
-        state = model.initial_state(batch_size_of(data), self.device)
-        totals, interval = Totals(), Totals()
+        skip = st.batches_done
+        state = self._carry if skip else model.initial_state(batch_size_of(data), self.device)
         total = len(data) if hasattr(data, "__len__") else None
         bar = tqdm(
             total=total,
@@ -286,7 +362,6 @@ class Trainer:
             dynamic_ncols=True,
             mininterval=0.1 if sys.stderr.isatty() else 30.0,  # keep log files small
         )
-        self._batches_done = skip
         hit_max_steps = False
         speed = Throughput()  # this epoch; self._speed: the whole fit
         speed.start()
@@ -296,42 +371,53 @@ class Trainer:
                 out = model.step(move_to_device(batch, self.device), state)
                 info = self._optimize(out, epoch, index)
                 state = model.detach_state(out.state)
-                self._batches_done = index + 1
-                totals.add(info.loss, out.count, out.sums)
-                interval.add(info.loss, out.count, out.sums)
+                st.batches_done = index + 1
+                self._carry = state
+                self._totals.add(info.loss, out.count, out.sums)
+                self._interval.add(info.loss, out.count, out.sums)
                 speed.add(out.count)
                 self._speed.add(out.count)
                 for cb in self.callbacks:
                     cb.on_step_end(self, info)
                 bar.update(1)
-                if cfg.progress and self.step % 10 == 0:
-                    m = summarize_totals(model, totals)
-                    bar.set_postfix(_short(m, speed.rate), refresh=False)
-                if cfg.log_interval and self.step % cfg.log_interval == 0:
-                    m = {**summarize_totals(model, interval), "tokens_per_s": speed.rate}
+                if cfg.progress and st.global_step % 10 == 0:
+                    m = summarize_totals(model, self._totals)
+                    bar.set_postfix(_short(m, speed.rate, self.unit), refresh=False)
+                if cfg.log_interval and st.global_step % cfg.log_interval == 0:
+                    m = {**summarize_totals(model, self._interval), self.speed_key: speed.rate}
                     self._log("train_interval", m, epoch, self.lr)
-                    interval = Totals()
-                if cfg.max_steps is not None and self.step >= cfg.max_steps:
+                    self._interval = Totals()
+                if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
                     hit_max_steps = True
                     break
+                if self._stopping():
+                    raise _Stop
+                if self._periodic_save_due():
+                    self._save("last")
         finally:
             speed.stop()
             self._speed.stop()
             bar.close()
-        if totals.count == 0 and skip == 0:
-            raise ValueError("training data yielded no batches")
-        metrics = {**summarize_totals(model, totals), "tokens_per_s": speed.rate}
-        return metrics, hit_max_steps
+            self._epoch_speed = speed.rate
+        return hit_max_steps
 
     def _optimize(self, out: StepOutput, epoch: int, index: int) -> StepInfo:
         """Backward, checks, clipping and the optimizer step for one batch."""
-        cfg = self.config
-        where = f"step {self.step + 1} (epoch {epoch}, batch {index})"
+        cfg, st = self.config, self.state
+        where = f"step {st.global_step + 1} (epoch {epoch}, batch {index})"
         if not isinstance(out, StepOutput) and not hasattr(out, "loss"):
             raise TypeError(f"model.step must return a StepOutput, got {type(out).__name__}")
         loss_value = float(out.loss.detach())
         if cfg.check_finite and not math.isfinite(loss_value):
-            raise NonFiniteError(f"non-finite loss ({loss_value}) at {where}")
+            raise NonFiniteError(self._diverged(f"non-finite loss ({loss_value}) at {where}"))
+        if st.first_loss is None:
+            st.first_loss = loss_value
+        bound = self._loss_bound()
+        if bound is not None and loss_value > bound:
+            raise TrainingDiverged(
+                self._diverged(f"the loss diverged at {where}: {loss_value:.4g} > {bound:.4g}"),
+                self._last_good(),
+            )
         scale = 1.0
         if cfg.loss_reduction == "sum_over_time":
             if out.time_steps is None:
@@ -342,18 +428,23 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         (out.loss * scale if scale != 1.0 else out.loss).backward()
         for cb in self.callbacks:
-            cb.on_after_backward(self, self.step + 1)
+            cb.on_after_backward(self, st.global_step + 1)
         measure = cfg.check_finite or bool(self.callbacks)
         grad_norm, clipped = clip_gradients(
             self.model.parameters(), cfg.clip_value, cfg.clip_norm, measure
         )
         if cfg.check_finite and grad_norm is not None and not math.isfinite(grad_norm):
             bad = ", ".join(nonfinite_gradients(self.model))
-            raise NonFiniteError(f"non-finite gradient at {where} in {bad} (loss was {loss_value})")
+            raise NonFiniteError(
+                self._diverged(
+                    f"non-finite gradient at {where} in {bad} (loss was {loss_value:.4g})"
+                ),
+                self._last_good(),
+            )
         self.optimizer.step()
-        self.step += 1
+        st.global_step += 1
         return StepInfo(
-            step=self.step,
+            step=st.global_step,
             epoch=epoch,
             batch_index=index,
             loss=loss_value,
@@ -363,71 +454,141 @@ class Trainer:
             lr=self.lr,
         )
 
-    # ------------------------------------------------------------------ state
-    def state_dict(self, epoch_complete: bool = True) -> dict[str, Any]:
-        """The trainer's JSON state (for checkpoints)."""
-        return {
-            "epoch": self.epoch if epoch_complete else self.epoch + 1,
-            "step": self.step,
-            "epoch_complete": epoch_complete,
-            "batches_done": 0 if epoch_complete else self._batches_done,
-            "best_value": self.best_value,
-            "best_epoch": self.best_epoch,
-            "bad_epochs": self.bad_epochs,
-            "wall_s": self._wall(),
-            "history": self.history,
-            "rng": get_rng_state(),
-            "rng_epoch_start": None if epoch_complete else self._rng_epoch_start,
-            "train_config": to_dict(self.config),
-        }
+    def _loss_bound(self) -> float | None:
+        cfg = self.config
+        if cfg.max_loss == "auto":
+            return 5.0 * max(1.0, self.state.first_loss or 1.0)
+        return cfg.max_loss
 
-    def load_state(self, path: str | Path) -> int:
-        """Restore model, optimizer, schedule, counters and RNG from the checkpoint at
-        ``path``; returns how many batches of the current epoch to skip (0 at an epoch end)."""
-        ckpt = load_checkpoint(path, map_location=self.device)
-        ts = ckpt.trainer_state
-        if ts is None or ckpt.optimizer_state is None:
-            raise ValueError(
-                f"{ckpt.path} has no trainer/optimizer state; it cannot be resumed "
-                "(use checkpoints/last)"
-            )
-        restore_model_state(self.model, ckpt.model_state, ckpt.path)
+    def _last_good(self) -> Path | None:
+        ckdir = self.checkpoint_dir
+        return ckdir / "last" if ckdir is not None and (ckdir / "last").is_dir() else None
+
+    def _diverged(self, what: str) -> str:
+        last = self._last_good()
+        kept = (
+            f"; nothing was saved for the diverged steps, the last good checkpoint is {last}"
+            if last
+            else "; nothing was saved"
+        )
+        return (
+            f"training stopped: {what}{kept}. Lower the learning rate or clip the gradients "
+            "(e.g. --set train.clip_norm=0.25)"
+        )
+
+    # ------------------------------------------------------------------ stopping
+    @contextlib.contextmanager
+    def _signals(self):
+        """SIGINT and SIGTERM request a clean stop (save ``last``); a second one raises."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {}
+
+        def handler(signum, frame):
+            if self._stop_signal is not None:  # asked twice: stop now
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
         try:
-            self.optimizer.load_state_dict(ckpt.optimizer_state)
-        except (ValueError, KeyError) as exc:
-            raise ValueError(f"{ckpt.path}: optimizer state does not fit ({exc})") from exc
-        if ckpt.scheduler_state is not None:
-            self.schedule.load_state_dict(ckpt.scheduler_state)
-        self.step = int(ts["step"])
-        self.best_value, self.best_epoch = ts["best_value"], ts["best_epoch"]
-        self.bad_epochs = int(ts["bad_epochs"])
-        self.history = list(ts.get("history", []))
-        self._wall_before = float(ts.get("wall_s", 0.0))
-        if ts["epoch_complete"]:
-            self.epoch = int(ts["epoch"])
-            set_rng_state(ts["rng"])
-            return 0
-        self.epoch = int(ts["epoch"]) - 1
-        self._rng_epoch_start = ts["rng_epoch_start"]
-        return int(ts["batches_done"])
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
-    def _save(self, name: str, epoch_complete: bool, with_optimizer: bool = True) -> Path:
-        last = self.history[-1] if self.history else {}
+    def _stopping(self) -> bool:
+        return self._stop_signal is not None
+
+    def _periodic_save_due(self) -> bool:
+        cfg = self.config
+        if self.checkpoint_dir is None:
+            return False
+        every = cfg.checkpoint_every_steps
+        if every and self.state.global_step % every == 0:
+            return True
+        minutes = cfg.checkpoint_every_minutes
+        return bool(minutes) and time.monotonic() - self._last_save >= 60.0 * minutes
+
+    def _interrupted(self) -> TrainingInterrupted:
+        name = signal.Signals(self._stop_signal or signal.SIGINT).name
+        path = None
+        if self.checkpoint_dir is not None:
+            path = self._save("last")
+        where = (
+            f"epoch {self.state.epoch}, after batch {self.state.batches_done}"
+            if self.state.phase == "train"
+            else f"epoch {self.state.epoch}, {self.state.phase}"
+        )
+        msg = f"{name}: training stopped at step {self.state.global_step} ({where})"
+        if path:
+            msg += f"; saved {path}"
+        return TrainingInterrupted(msg, path, self._result("interrupted"), name)
+
+    # ------------------------------------------------------------------ state
+    def trainer_state(self) -> dict[str, Any]:
+        """The trainer's JSON state (for checkpoints)."""
+        st = self.state
+        st.totals = totals_to_dict(self._totals)
+        st.interval = totals_to_dict(self._interval)
+        st.wall_s = self._wall()
+        st.metrics_records = self._logger.records if self._logger is not None else 0
+        st.rng = get_rng_state()
+        st.train_config = to_dict(self.config)
+        return st.to_dict()
+
+    def load_state(self, path: str | Path) -> None:
+        """Restore model, optimizer, schedule, counters, partial totals, carried state and
+        every RNG from the checkpoint at ``path`` (a ``last`` saved by this trainer)."""
+        ckpt = load_checkpoint(path, map_location=self.device, resume=True)
+        where = str(ckpt.path / "trainer_state.json")
+        state = TrainerState.from_dict(ckpt.trainer_state, where)
+        restore_model_state(self.model, ckpt.model_state, ckpt.path)
+        if ckpt.optimizer_state is not None:
+            try:
+                self.optimizer.load_state_dict(ckpt.optimizer_state)
+            except (ValueError, KeyError, RuntimeError) as exc:
+                raise ResumeError(f"{ckpt.path}: optimizer state does not fit ({exc})") from exc
+        if ckpt.scheduler_state is not None:
+            try:
+                self.schedule.load_state_dict(ckpt.scheduler_state)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ResumeError(f"{where}: schedule state does not fit ({exc})") from exc
+        try:
+            self._totals = totals_from_dict(state.totals)
+            self._interval = totals_from_dict(state.interval)
+            set_rng_state(state.rng)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise ResumeError(f"{where}: totals or RNG state are malformed ({exc})") from exc
+        self._carry = ckpt.carry
+        if self._carry is not None:
+            self._carry = move_to_device(self._carry, self.device)
+        self.state = state
+        self._wall_before = state.wall_s
+
+    def _save(self, name: str, with_optimizer: bool = True) -> Path:
+        last = self.state.history[-1] if self.state.history else {}
         metrics = {
-            f"{split}_{k}": v
-            for split in ("train", "valid")
-            for k, v in last.get(split, {}).items()
+            f"{split}_{k}": v for split in ("train", "valid") for k, v in last.get(split, {}).items()
         }
-        return save_checkpoint(
+        mid_epoch = self.state.phase == "train" and self.state.batches_done > 0
+        path = save_checkpoint(
             self.checkpoint_dir / name,
             self.model,
-            vocab=self.vocab,
+            task=self.task,
+            vocabs=self.vocabs,
             run_config=self.run_config,
+            run_info=self.run_info,
             metrics=metrics,
             optimizer=self.optimizer if with_optimizer else None,
             scheduler=self.schedule if with_optimizer else None,
-            trainer_state=self.state_dict(epoch_complete),
+            trainer_state=self.trainer_state() if with_optimizer else None,
+            carry=self._carry if with_optimizer and mid_epoch else None,
         )
+        if with_optimizer:
+            self._last_save = time.monotonic()
+        return path
 
     # ------------------------------------------------------------------ output
     def _wall(self) -> float:
@@ -438,7 +599,7 @@ class Trainer:
             self._logger.log(
                 {
                     "epoch": epoch,
-                    "step": self.step,
+                    "step": self.state.global_step,
                     "split": split,
                     "metrics": metrics,
                     "lr": lr,
@@ -454,42 +615,37 @@ class Trainer:
         for split in ("train", "valid"):
             if split in record:
                 m = record[split]
-                parts.append(
-                    split
-                    + " "
-                    + " ".join(
-                        f"{k} {v:.4g}" for k, v in m.items() if k not in ("count", "tokens_per_s")
-                    )
+                shown = " ".join(
+                    f"{k} {v:.4g}" for k, v in m.items() if k != "count" and not k.endswith("_per_s")
                 )
-        parts.append(f"{record['train'].get('tokens_per_s', 0):.0f} units/s")
+                parts.append(f"{split} {shown}")
+        parts.append(f"{record['train'].get(self.speed_key, 0):.0f} {self.unit}/s")
         tqdm.write(" | ".join(parts), file=sys.stderr)
 
     def _result(self, stop_reason: str) -> dict[str, Any]:
+        st = self.state
         result: dict[str, Any] = {
             "epochs": self.epoch,
-            "steps": self.step,
+            "steps": st.global_step,
             "stop_reason": stop_reason,
         }
-        if self.history:
+        if st.history:
             for split in ("train", "valid"):
-                for k, v in self.history[-1].get(split, {}).items():
+                for k, v in st.history[-1].get(split, {}).items():
                     result[f"{split}_{k}"] = v
-        split = "valid" if self.history and "valid" in self.history[-1] else "train"
-        result[f"best_{split}_{self.config.monitor}"] = self.best_value
-        result["best_epoch"] = self.best_epoch
+        split = "valid" if st.history and "valid" in st.history[-1] else "train"
+        result[f"best_{split}_{self.config.monitor}"] = st.best_value
+        result["best_epoch"] = st.best_epoch
         result["wall_s"] = self._wall()
-        result["tokens_per_s"] = self._speed.rate
+        result[self.speed_key] = self._speed.rate
         ckdir = self.checkpoint_dir
-        result["checkpoint_best"] = (
-            str(ckdir / "best") if ckdir and (ckdir / "best").exists() else None
-        )
-        result["checkpoint_last"] = (
-            str(ckdir / "last") if ckdir and (ckdir / "last").exists() else None
-        )
+        for name in ("best", "last"):
+            exists = ckdir is not None and (ckdir / name).exists()
+            result[f"checkpoint_{name}"] = str(ckdir / name) if exists else None
         return result
 
 
-def _short(metrics: dict[str, float], rate: float) -> dict[str, str]:
+def _short(metrics: dict[str, float], rate: float, unit: str) -> dict[str, str]:
     out = {k: f"{metrics[k]:.3f}" for k in ("loss", "ppl", "accuracy") if k in metrics}
-    out["tok/s"] = f"{rate:.0f}"
+    out[f"{unit[:3]}/s"] = f"{rate:.0f}"
     return out

@@ -1,0 +1,564 @@
+"""Run plumbing every task shares: named configs, the run directory, training with exact
+resume, reloading the best weights, evaluating the named splits, the final metrics.
+
+A task (language modelling, classification, tagging, ...) says only what is its own —
+how to read its data, build its vocabularies and its model, and evaluate — by subclassing
+:class:`Task` and registering it (``@register_task``). Everything else is here::
+
+    cfg = load_run_config(task, "ptb-small", ["train.epochs=2"])
+    result = train_run(task, cfg, "runs/ptb-small", data_dir="../shared/data")
+    result["test_ppl"], result["valid_ppl"], result["wall_s"]
+
+    metrics = evaluate_checkpoint("runs/ptb-small/checkpoints/best", split="test")
+
+The run directory::
+
+    runs/NAME/
+      config.json          the resolved run config (the checkpoint's copy is the one resume uses)
+      metrics.jsonl        one record per logged interval / epoch / split
+      checkpoints/best     the best validation epoch (no optimizer state)
+      checkpoints/last     the newest state: resumes bit for bit
+      final_metrics.json   what the run reports (also --metrics-out)
+      curves.png, report.html
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rnnlab.training.config import ConfigError, TrainConfig, from_dict, load_toml, to_dict
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+SPLIT_ALIASES = {
+    "train": "train",
+    "valid": "valid",
+    "validation": "valid",
+    "val": "valid",
+    "dev": "valid",
+    "test": "test",
+}
+
+
+def canonical_split(name: str) -> str:
+    """``dev`` / ``val`` / ``validation`` -> ``valid``; ValueError for unknown names."""
+    try:
+        return SPLIT_ALIASES[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"unknown split {name!r}; use train, valid (or dev, val) or test"
+        ) from None
+
+
+# --------------------------------------------------------------------------- tasks
+@dataclass
+class Prepared:
+    """What a task prepares for a run.
+
+    Attributes:
+        cfg: the run config with data-derived sizes filled in (e.g. ``model.vocab_size``).
+        vocabs: name -> vocabulary, saved in every checkpoint.
+        data: split -> re-iterable batches ("train", "valid", "test").
+        info: extra result keys (e.g. ``optimal_ppl``, ``padding_fraction``).
+        fingerprint: a hash of the training data; a resume on other data is refused.
+    """
+
+    cfg: Any
+    vocabs: dict[str, Any]
+    data: dict[str, Any]
+    info: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None
+
+
+class Task:
+    """What one kind of run adds to the shared plumbing. Subclass and ``@register_task``."""
+
+    name: ClassVar[str]  # `rnnlab train NAME`, the TOML `task` key, the checkpoint's task
+    config_class: ClassVar[type]  # frozen dataclass with task, data, model, train sections
+    unit: ClassVar[str] = "tokens"  # what the model counts: "<unit>_per_s"
+    help: ClassVar[str] = ""
+    flags: ClassVar[dict[str, str]] = {}  # argparse dest -> config key
+    derived_keys: ClassVar[tuple[str, ...]] = ()  # filled from the data (model.vocab_size)
+
+    def add_arguments(self, parser: Any) -> None:
+        """The task's command-line flags (``flags`` maps them to config keys)."""
+
+    def default_config(self, overrides: Sequence[str]) -> str:
+        """The named config used when ``--config`` is not given."""
+        raise NotImplementedError
+
+    def finalize_config(self, cfg: Any) -> Any:
+        """Make the config self-contained (e.g. absolute data paths) before the run."""
+        return cfg
+
+    def prepare(
+        self,
+        cfg: Any,
+        *,
+        data_dir: str | Path | None,
+        vocabs: dict[str, Any] | None = None,
+        splits: Sequence[str] = ("train", "valid", "test"),
+    ) -> Prepared:
+        """Read the data, build the vocabularies (or reuse ``vocabs``), make the batches of
+        ``splits`` only."""
+        raise NotImplementedError
+
+    def build_model(self, cfg: Any) -> Any:
+        raise NotImplementedError
+
+    def describe(self, prepared: Prepared, model: Any) -> str:
+        """One log line about the data and the model."""
+        params = sum(p.numel() for p in model.parameters())
+        return f"{self.name}: {type(model).__name__}, {params:,} parameters"
+
+    def evaluate(
+        self, model: Any, data: Any, prepared: Prepared, *, out_dir: Path | None = None
+    ) -> dict[str, Any]:
+        """Metrics of ``model`` on ``data`` (default: the model's own ``summarize``)."""
+        from rnnlab.training.evaluation import evaluate
+
+        metrics = evaluate(model, data)
+        metrics.pop("units_per_s", None)
+        return metrics
+
+    def text_data(self, cfg: Any, vocabs: dict[str, Any], path: Path) -> Any:
+        """Batches of any text file, encoded with the checkpoint's vocabularies."""
+        raise ValueError(f"task {self.name!r} cannot evaluate a --text-file")
+
+    def summary_line(self, split: str, metrics: dict[str, Any]) -> str:
+        shown = ", ".join(
+            f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float) and k != "count"
+        )
+        return f"{split}: {shown}"
+
+
+_TASKS: dict[str, Task] = {}
+_BUILTIN_TASK_MODULES = ("rnnlab.models",)
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: register a task under ``cls.name``."""
+    _TASKS[cls.name] = cls()
+    return cls
+
+
+def registered_tasks() -> dict[str, Task]:
+    import importlib
+
+    for module in _BUILTIN_TASK_MODULES:
+        importlib.import_module(module)
+    return dict(sorted(_TASKS.items()))
+
+
+def get_task(name: str | None) -> Task:
+    tasks = registered_tasks()
+    if name not in tasks:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(tasks)}")
+    return tasks[name]
+
+
+# --------------------------------------------------------------------------- configs
+def config_path(name: str | Path) -> Path:
+    """A named config shipped with rnnlab (``ptb-small``) or a path to a TOML file."""
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        if path.exists() and (not path.is_file() or path.suffix != ".toml"):
+            raise ConfigError(f"--config {path}: expected a .toml file or a named config")
+        return path
+    shipped = CONFIG_DIR / f"{name}.toml"
+    if not shipped.is_file():
+        names = ", ".join(c["name"] for c in shipped_configs())
+        raise ConfigError(f"unknown config {name!r}; shipped configs: {names}")
+    return shipped
+
+
+def shipped_configs() -> list[dict[str, str]]:
+    """``[{"name", "task", "description"}]`` of the configs in ``rnnlab/configs``; the
+    description is the file's first comment line."""
+    out = []
+    for path in sorted(CONFIG_DIR.glob("*.toml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        comment = next((ln.lstrip("# ").strip() for ln in lines if ln.startswith("#")), "")
+        try:
+            task = str(load_toml(path).get("task", "?"))
+        except ConfigError:
+            task = "?"
+        out.append({"name": path.stem, "task": task, "description": comment})
+    return out
+
+
+def load_run_config(task: Task, name: str | Path | None, overrides: Sequence[str] = ()) -> Any:
+    """The task's run config: a named config or TOML file (its ``task`` key must name this
+    task), then ``section.key=value`` overrides. Without a name: the task's default."""
+    from rnnlab.training.config import apply_overrides
+
+    path = config_path(name if name is not None else task.default_config(overrides))
+    data = load_toml(path)
+    declared = data.get("task")
+    if declared is None:
+        raise ConfigError(f"{path}: a run config needs a top-level key task = \"{task.name}\"")
+    if declared != task.name:
+        raise ConfigError(
+            f"{path} is a config for task {declared!r}, not {task.name!r} "
+            f"(use `rnnlab train {declared} --config {path}`)"
+        )
+    try:
+        cfg = from_dict(task.config_class, data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return apply_overrides(cfg, list(overrides))
+
+
+# --------------------------------------------------------------------------- run directory
+def _ckpt_dirs(out: Path) -> tuple[Path, Path]:
+    return out / "checkpoints" / "last", out / "checkpoints" / "best"
+
+
+def prepare_run_dir(out: Path, resume: bool | str, log: Callable[[str], None]) -> bool:
+    """Check the run directory; returns whether the run resumes. ``resume``: True (must),
+    False (must not: refuses to overwrite a run), "auto" (if there is something to resume).
+    Recovers a ``last`` whose save was killed between its two renames."""
+    from rnnlab.training.checkpoint import recover_checkpoint, remove_stale
+
+    last, best = _ckpt_dirs(out)
+    for ckpt in (last, best):
+        message = recover_checkpoint(ckpt)
+        if message:
+            log(message)
+        remove_stale(ckpt)
+    exists = last.is_dir()
+    if resume == "auto":
+        resume = exists
+    if resume and not exists:
+        raise FileNotFoundError(f"--resume: no checkpoint to resume at {last}")
+    if not resume:
+        if exists or best.is_dir():
+            raise FileExistsError(
+                f"{out} already holds a run (checkpoints in {last.parent}); use --resume to "
+                "continue it or choose another --out (nothing was overwritten)"
+            )
+        ckdir = last.parent
+        if ckdir.is_dir():  # only leftovers of a run killed before its first save
+            for p in ckdir.iterdir():
+                if p.name.startswith("."):
+                    shutil.rmtree(p, ignore_errors=True)
+    return bool(resume)
+
+
+def saved_run_config(task: Task, out: Path) -> tuple[Any, dict[str, Any]]:
+    """The run config a run in ``out`` was started with (the copy in ``checkpoints/last``,
+    which the manifest protects), and the checkpoint's ``run`` facts."""
+    from rnnlab.training.checkpoint_load import load_checkpoint
+
+    last, _ = _ckpt_dirs(out)
+    ckpt = load_checkpoint(last)
+    run = ckpt.config.get("run_config")
+    if ckpt.task != task.name or not isinstance(run, dict):
+        raise ConfigError(
+            f"{last} holds a run of task {ckpt.task!r}, not {task.name!r}; it cannot be resumed "
+            f"as `rnnlab train {task.name}`"
+        )
+    return from_dict(task.config_class, run), ckpt.config.get("run") or {}
+
+
+# --------------------------------------------------------------------------- training
+def train_run(
+    task: Task,
+    cfg: Any,
+    out_dir: str | Path | None,
+    *,
+    data_dir: str | Path | None = None,
+    resume: bool | str = False,
+    allow_changes: Sequence[str] = (),
+    callbacks: Sequence[Any] = (),
+    prepared: Prepared | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train ``task`` as ``cfg`` says; reload the best weights and evaluate valid and test.
+
+    Args:
+        task: the registered task.
+        cfg: its run config. On resume, the config the run started with is the reference:
+            a differing ``cfg`` is refused unless each changed key is in ``allow_changes``
+            (or harmless, such as ``train.progress``).
+        out_dir: run directory; None keeps nothing on disk.
+        data_dir: where named datasets live (default: ``$RNNLAB_DATA`` or the cache); a
+            resumed run uses the directory it started with unless this is given.
+        resume: True, False or "auto" (resume when ``out_dir`` holds a run).
+        prepared: use these vocabularies and batches instead of ``task.prepare``.
+    Returns:
+        The trainer's flat result plus ``<split>_<metric>`` of the best weights, the task's
+        info, ``num_params``, ``total_wall_s``, and the ``_model``, ``_prepared`` objects.
+    """
+    import torch
+
+    from rnnlab.training.evaluation import resolve_device
+    from rnnlab.training.resume import check_resume_config
+    from rnnlab.training.trainer import Trainer
+
+    t0 = time.perf_counter()
+    try:
+        resolve_device(cfg.train.device)  # before any data is read or any folder made
+    except (ValueError, RuntimeError) as exc:
+        raise ConfigError(f"train.device: {exc}") from exc
+    out = Path(out_dir) if out_dir is not None else None
+    resuming = prepare_run_dir(out, resume, log) if out is not None else False
+    run_info: dict[str, Any] = {}
+    if resuming:
+        saved, run_info = saved_run_config(task, out)
+        changes = check_resume_config(
+            to_dict(saved), to_dict(cfg), tuple(allow_changes), ignore=task.derived_keys
+        )
+        for change in changes:
+            log(f"resume: config change {change}")
+        if data_dir is None and run_info.get("data_dir"):
+            data_dir = run_info["data_dir"]
+    cfg = task.finalize_config(cfg)
+    threads = torch.get_num_threads()
+    if cfg.train.num_threads is not None:
+        torch.set_num_threads(cfg.train.num_threads)
+    try:
+        if prepared is None:
+            prepared = task.prepare(cfg, data_dir=data_dir)
+        cfg = prepared.cfg
+        if resuming:
+            _check_same_data(task, out, prepared, run_info)
+        from rnnlab.text.datasets import data_root
+
+        run_info = {
+            "data_dir": str(Path(data_root(data_dir)).resolve()),
+            "fingerprint": prepared.fingerprint,
+            "rnnlab_version": _version(),
+            "command": " ".join(sys.argv),
+        }
+        from rnnlab.training.seeding import seed_everything
+
+        seed_everything(cfg.train.seed)
+        model = task.build_model(cfg)
+        num_params = sum(p.numel() for p in model.parameters())
+        log(task.describe(prepared, model))
+        if out is not None:
+            from rnnlab.training.storage import write_json
+
+            write_json(out / "config.json", to_dict(cfg))
+        trainer = Trainer(
+            model,
+            cfg.train,
+            run_dir=out,
+            vocabs=prepared.vocabs,
+            task=task.name,
+            run_config=to_dict(cfg),
+            run_info=run_info,
+            callbacks=callbacks,
+        )
+        last = out / "checkpoints" / "last" if resuming else None
+        result = trainer.fit(prepared.data["train"], prepared.data.get("valid"), resume_from=last)
+        if result.get("checkpoint_best"):
+            from rnnlab.training.checkpoint_load import load_checkpoint, restore_model_state
+
+            best = load_checkpoint(result["checkpoint_best"], map_location=trainer.device)
+            restore_model_state(trainer.model, best.model_state, best.path)
+        with torch.no_grad():
+            for split in ("valid", "test"):
+                if split in prepared.data:
+                    metrics = task.evaluate(trainer.model, prepared.data[split], prepared, out_dir=out)
+                    result.update({f"{split}_{k}": v for k, v in metrics.items()})
+        result.update(num_params=num_params, total_wall_s=time.perf_counter() - t0)
+        result.update(prepared.info)
+        result["_model"], result["_prepared"] = trainer.model, prepared
+        if out is not None:
+            finish_run(out, result, log=log)
+        return result
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_same_data(task: Task, out: Path, prepared: Prepared, run_info: dict) -> None:
+    """A resumed run must see the data and vocabularies it started with."""
+    from rnnlab.training.checkpoint_load import build_vocabs, load_checkpoint
+    from rnnlab.training.resume import ResumeError
+
+    ckpt = load_checkpoint(out / "checkpoints" / "last")
+    saved = build_vocabs(ckpt)
+    for name in sorted(set(saved) | set(prepared.vocabs)):
+        a, b = saved.get(name), prepared.vocabs.get(name)
+        if a is None or b is None or a.to_dict() != b.to_dict():
+            raise ResumeError(
+                f"the vocabulary {name!r} built from the data differs from the one saved in "
+                f"{ckpt.path} ({_vocab_difference(a, b)}): the data changed since the run "
+                "started, or the checkpoint's vocabulary was edited; resuming would not continue "
+                "the same run"
+            )
+        prepared.vocabs[name] = a  # the checkpoint's own object
+    old = run_info.get("fingerprint")
+    if old is not None and prepared.fingerprint is not None and old != prepared.fingerprint:
+        raise ResumeError(
+            f"the training data differs from the data the run in {out} started with "
+            f"(fingerprint {prepared.fingerprint[:12]} vs {old[:12]}); resuming would not "
+            "continue the same run"
+        )
+
+
+def _vocab_difference(a: Any, b: Any) -> str:
+    if a is None or b is None:
+        return "present in only one of them"
+    ta, tb = _tokens_of(a), _tokens_of(b)
+    if len(ta) != len(tb):
+        return f"{len(ta)} entries saved, {len(tb)} from the data"
+    for i, (x, y) in enumerate(zip(ta, tb)):
+        if x != y:
+            return f"id {i}: {x!r} saved, {y!r} from the data"
+    return "same entries, different settings"
+
+
+def _tokens_of(vocab: Any) -> list[str]:
+    data = vocab.to_dict()
+    return list(data.get("tokens") or data.get("labels") or [])
+
+
+def _version() -> str:
+    from rnnlab import __version__
+
+    return __version__
+
+
+def finish_run(out: Path, result: dict[str, Any], *, log: Callable[[str], None] = print) -> None:
+    """Curves, report and ``final_metrics.json`` for a finished run (plots never fail it)."""
+    from rnnlab.training.storage import write_json
+
+    metrics = flat_metrics(result)
+    try:
+        from rnnlab.plotting.curves import plot_curves
+
+        metrics["curves_png"] = str(plot_curves(out / "metrics.jsonl", out / "curves.png"))
+    except Exception as exc:  # noqa: BLE001 - plotting is a nicety
+        log(f"(curves not plotted: {exc})")
+    write_json(out / "final_metrics.json", metrics)
+    try:
+        from rnnlab.reporting import write_report  # noqa: PLC0415
+
+        metrics["report_html"] = str(write_report(out))
+        write_json(out / "final_metrics.json", metrics)
+    except ImportError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the report is a nicety
+        log(f"(report not written: {exc})")
+    result.update({k: v for k, v in metrics.items() if k not in result})
+
+
+def flat_metrics(result: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-ready scalar entries of a result (private ``_`` keys dropped); non-finite
+    floats stay floats."""
+    return {
+        k: v
+        for k, v in result.items()
+        if not k.startswith("_") and isinstance(v, (int, float, str, bool, type(None)))
+    }
+
+
+def write_metrics(path: str | Path | None, metrics: dict[str, Any]) -> None:
+    """``--metrics-out``: flat JSON, atomically (nothing when ``path`` is None)."""
+    if path:
+        from rnnlab.training.storage import write_json
+
+        write_json(path, flat_metrics(metrics))
+
+
+# --------------------------------------------------------------------------- evaluation
+def evaluate_checkpoint(
+    path: str | Path,
+    split: str = "test",
+    *,
+    data_dir: str | Path | None = None,
+    text_file: str | Path | None = None,
+    batch_size: int | None = None,
+    device: str = "cpu",
+    out_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate a saved model on a split of the data it was trained on (read from where the
+    run read it, unless ``data_dir`` says otherwise), or on any ``text_file``.
+
+    Returns flat metrics named ``<split>_<metric>`` (``text_<metric>`` for a text file).
+    """
+    from rnnlab.training.checkpoint_format import CheckpointError
+    from rnnlab.training.checkpoint_load import load_model
+    from rnnlab.training.evaluation import resolve_device
+
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
+    resolve_device(device)
+    split = canonical_split(split)
+    loaded = load_model(path, device=device)
+    task = get_task(loaded.task)
+    run = loaded.config.get("run_config")
+    if not isinstance(run, dict):
+        raise CheckpointError(f"{loaded.path}: the checkpoint has no run config to evaluate with")
+    try:
+        cfg = from_dict(task.config_class, run)
+    except ConfigError as exc:
+        raise CheckpointError(f"{loaded.path}/config.json: run_config: {exc}") from exc
+    if batch_size is not None:
+        cfg = _with_eval_batch_size(cfg, batch_size)
+    out = Path(out_dir) if out_dir is not None else None
+    if text_file is not None:
+        data = task.text_data(cfg, loaded.vocabs, Path(text_file))
+        prepared = Prepared(cfg, loaded.vocabs, {"text": data})
+        name = "text"
+    else:
+        if data_dir is None:
+            saved_dir = (loaded.config.get("run") or {}).get("data_dir")
+            if saved_dir and Path(saved_dir).is_dir():
+                data_dir = saved_dir
+        prepared = task.prepare(cfg, data_dir=data_dir, vocabs=loaded.vocabs, splits=(split,))
+        data, name = prepared.data[split], split
+    import torch
+
+    with torch.no_grad():
+        metrics = task.evaluate(loaded.model.to(device), data, prepared, out_dir=out)
+    result = {f"{name}_{k}": v for k, v in metrics.items()}
+    result.update({k: v for k, v in prepared.info.items() if k.startswith(name) or k == "optimal_ppl"})
+    result["task"] = task.name
+    return result
+
+
+def _with_eval_batch_size(cfg: Any, batch_size: int) -> Any:
+    data = cfg.data
+    if hasattr(data, "eval_batch_size"):
+        data = dataclasses.replace(data, eval_batch_size=batch_size)
+    elif hasattr(data, "batch_size"):
+        data = dataclasses.replace(data, batch_size=batch_size)
+    return dataclasses.replace(cfg, data=data)
+
+
+def resume_command(task: Task, out: Path) -> str:
+    """The exact command that continues the run in ``out``."""
+    return f"rnnlab train {task.name} --out {out} --resume"
+
+
+__all__ = [
+    "CONFIG_DIR",
+    "Prepared",
+    "Task",
+    "TrainConfig",
+    "canonical_split",
+    "config_path",
+    "evaluate_checkpoint",
+    "finish_run",
+    "flat_metrics",
+    "get_task",
+    "load_run_config",
+    "prepare_run_dir",
+    "register_task",
+    "registered_tasks",
+    "resume_command",
+    "saved_run_config",
+    "shipped_configs",
+    "train_run",
+    "write_metrics",
+]
