@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from rnnlab.models import lm_training  # noqa: F401  (registers the "lm" task)
 from rnnlab.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnlab.models.classify_task import ClassifyTask
 from rnnlab.models.language_model import LanguageModel, LMConfig
+from rnnlab.models.tag_task import TagTask
 from rnnlab.models.tagger import SequenceTagger, TaggerConfig
 
 __all__ = [
     "ClassifierConfig",
+    "ClassifyTask",
     "LanguageModel",
     "LMConfig",
     "SequenceClassifier",
     "SequenceTagger",
+    "TagTask",
     "TaggerConfig",
 ]

@@ -99,6 +99,8 @@ class SequenceClassifier(nn.Module):
     """
 
     model_type: ClassVar[str] = "sequence_classifier"
+    unit: ClassVar[str] = "sentences"  # what StepOutput.count counts
+    metric_names: ClassVar[tuple[str, ...]] = ("loss", "accuracy")
     config_class: ClassVar[type] = ClassifierConfig
 
     def __init__(self, config: ClassifierConfig) -> None:

@@ -10,6 +10,9 @@ the task's own parts and are usable on their own.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from rnnlab.training.classification_metrics import (
     format_scores,
 )
 from rnnlab.training.config import TrainConfig
+from rnnlab.training.runs import Prepared, Task, register_task
 
 
 @dataclass(frozen=True)
@@ -67,19 +71,9 @@ class ClassifyRunConfig:
     )
 
 
-@dataclass
-class ClassifyData:
-    """What ``prepare_classification`` returns (the shape of ``runs.Prepared``)."""
-
-    cfg: ClassifyRunConfig
-    vocabs: dict[str, Any]
-    data: dict[str, cd.BucketedBatches]
-    info: dict[str, float]
-
-
 def prepare_classification(
     cfg: ClassifyRunConfig, *, data_dir=None, vocabs=None, splits=None
-) -> ClassifyData:
+) -> Prepared:
     """Load the splits, build (or reuse) the vocabularies and the batches; fill the model
     config's ``vocab_size`` / ``num_classes`` from the vocabularies."""
     d = cfg.data
@@ -111,18 +105,22 @@ def prepare_classification(
         unk = sum(ids.count(vocabs["words"].unk_index) for ids, _ in encoded)
         info[f"{split}_oov_rate"] = unk / max(1, sum(len(ids) for ids, _ in encoded))
     model = cfg.model.replace(vocab_size=len(vocabs["words"]), num_classes=len(vocabs["labels"]))
-    cfg = ClassifyRunConfig(task=cfg.task, data=cfg.data, model=model, train=cfg.train)
-    return ClassifyData(cfg, vocabs, data, info)
+    fingerprint = None
+    if "train" in data:
+        digest = hashlib.sha256()
+        for ids, label in data["train"].examples:
+            digest.update(f"{label}:{','.join(map(str, ids))};".encode())
+        fingerprint = digest.hexdigest()
+    return Prepared(dataclasses.replace(cfg, model=model), vocabs, data, info, fingerprint)
 
 
-def build_classifier(prepared: ClassifyData) -> tuple[SequenceClassifier, dict[str, float]]:
-    """The model for a prepared run, with ``--embeddings`` / ``--init-from`` applied."""
+def build_classifier(cfg: ClassifyRunConfig, words) -> tuple[SequenceClassifier, dict[str, float]]:
+    """The model for a prepared run config, with ``data.embeddings`` / ``data.init_from``
+    applied (``words``: the vocabulary); returns it and the coverage statistics."""
     from rnnlab.models.pretrained import init_from_language_model, load_word_vectors
 
-    cfg = prepared.cfg
     model = SequenceClassifier(cfg.model)
     info: dict[str, float] = {}
-    words = prepared.vocabs["words"]
     if cfg.data.init_from:
         info.update(init_from_language_model(model.encoder, words, cfg.data.init_from))
     if cfg.data.embeddings:
@@ -146,7 +144,7 @@ def evaluate_classifier(
     model: SequenceClassifier, data, vocabs: dict, *, prefix: str = "", out_dir=None
 ) -> tuple[dict[str, float], str]:
     """Flat metrics (accuracy, macro_f1, precision/recall/f1 per class) and a text report;
-    with ``out_dir`` also writes ``confusion_<prefix>.png``."""
+    with ``out_dir`` also writes ``confusion_<split>.png``."""
     names = vocabs["labels"].labels
     truth, guess = predictions(model, data)
     if (truth < 0).any():
@@ -156,9 +154,8 @@ def evaluate_classifier(
     if out_dir is not None:
         from rnnlab.plotting.confusion import plot_confusion
 
-        split = prefix.rstrip("_") or "eval"
         plot_confusion(confusion, names, Path(out_dir) / f"confusion_{split}.png", title=split)
-    return flat_scores(scores, prefix), format_scores(scores, confusion)
+    return flat_scores(scores, prefix, confusion), format_scores(scores, confusion)
 
 
 @torch.no_grad()
@@ -180,3 +177,96 @@ def predict_texts(model: SequenceClassifier, vocabs: dict, texts: list[str]) -> 
                 "probabilities": {labels.decode(k): v for k, v in enumerate(p)},
             })  # fmt: skip
     return out
+
+
+@register_task
+class ClassifyTask(Task):
+    """Sentence classification (many-to-one): accuracy, macro-F1, per-class P/R/F1."""
+
+    name = "classify"
+    config_class = ClassifyRunConfig
+    unit = "sentences"
+    help = "train a sentence classifier (SST-2 or any TSV)"
+    flags = {
+        "dataset": "data.dataset", "text_column": "data.text_column",
+        "label_column": "data.label_column", "batch_size": "data.batch_size",
+        "embeddings": "data.embeddings", "init_from": "data.init_from", "cell": "model.cell",
+        "layers": "model.num_layers", "hidden": "model.hidden_size", "embed": "model.embed_dim",
+        "pooling": "model.pooling", "dropout": "model.dropout",
+    }  # fmt: skip
+    derived_keys = ("model.vocab_size", "model.num_classes")
+
+    def add_arguments(self, p) -> None:
+        p.add_argument("--dataset", help="sst2 or tsv:PATH (a TSV file or a folder)")
+        p.add_argument("--text-column", help="TSV column holding the text (default sentence)")
+        p.add_argument("--label-column", help="TSV column holding the label (default label)")
+        p.add_argument("--embeddings", help="word2vec / GloVe text file for the embedding")
+        p.add_argument("--init-from", help="start from this rnnlab language-model checkpoint")
+        p.add_argument("--cell", choices=["lstm", "gru", "rnn", "rnn_relu"])
+        p.add_argument("--layers", type=int, help="number of recurrent layers")
+        p.add_argument("--hidden", type=int, help="hidden units per direction")
+        p.add_argument("--embed", type=int, help="embedding size")
+        p.add_argument("--pooling", help="last, mean, max or a combination like max+mean")
+        p.add_argument("--dropout", type=float)
+        p.add_argument("--batch-size", type=int)
+
+    def default_config(self, overrides: Sequence[str]) -> str:
+        return "sst2-bilstm"
+
+    def finalize_config(self, cfg: ClassifyRunConfig) -> ClassifyRunConfig:
+        """Paths (``tsv:``, embeddings, init_from) become absolute."""
+        d = cfg.data
+        changes = {}
+        if d.dataset.startswith("tsv:"):
+            changes["dataset"] = f"tsv:{Path(d.dataset[4:]).expanduser().resolve()}"
+        for key in ("embeddings", "init_from"):
+            if getattr(d, key):
+                changes[key] = str(Path(getattr(d, key)).expanduser().resolve())
+        return dataclasses.replace(cfg, data=dataclasses.replace(d, **changes))
+
+    def prepare(self, cfg, *, data_dir, vocabs=None, splits=("train", "valid", "test")):
+        prepared = prepare_classification(cfg, data_dir=data_dir, vocabs=vocabs, splits=splits)
+        # build_model(cfg) sees no vocabularies, but --init-from / --embeddings map words:
+        # it reads them (and reports coverage) through the run's latest Prepared.
+        self._prepared = prepared
+        return prepared
+
+    def build_model(self, cfg: ClassifyRunConfig) -> SequenceClassifier:
+        if not (cfg.data.init_from or cfg.data.embeddings):
+            return SequenceClassifier(cfg.model)
+        prepared = getattr(self, "_prepared", None)
+        if prepared is None or prepared.cfg.model != cfg.model:
+            raise ValueError("--embeddings / --init-from need the run's vocabulary: prepare first")
+        model, info = build_classifier(cfg, prepared.vocabs["words"])
+        prepared.info.update(info)
+        return model
+
+    def describe(self, prepared: Prepared, model) -> str:
+        i, m = prepared.info, prepared.cfg.model
+        params = sum(p.numel() for p in model.parameters()) if model is not None else 0
+        return (f"data {prepared.cfg.data.dataset}: {i.get('train_examples', 0):,.0f} train "
+                f"sentences, vocabulary {m.vocab_size:,}, {m.num_classes} classes, padding "
+                f"{i.get('train_padding_fraction', 0):.1%}; model {m.cell} {m.num_layers}x"
+                f"{m.hidden_size}{' bi' if m.bidirectional else ''}, pooling {m.pooling}, "
+                f"{params:,} parameters" + "".join(
+                    f", {k} {v:.3g}" for k, v in i.items() if k.startswith(("embeddings", "init"))
+                ))  # fmt: skip
+
+    def evaluate(self, model, data, prepared, *, out_dir=None) -> dict[str, Any]:
+        from rnnlab.training.evaluation import evaluate
+
+        loss = evaluate(model, data)["loss"]
+        split = next((k for k, v in prepared.data.items() if v is data), "eval")
+        metrics, _ = evaluate_classifier(model, data, prepared.vocabs, out_dir=out_dir, split=split)
+        return {"loss": loss, **metrics}
+
+    def text_data(self, cfg, vocabs, path: Path):
+        d = cfg.data
+        rows = cd.read_labeled_tsv(path, d.text_column, d.label_column)
+        return cd.classification_batches(cd.encode_classification(rows, vocabs), d.eval_batch_size)
+
+    def summary_line(self, split: str, metrics: dict[str, Any]) -> str:
+        from rnnlab.training.classification_metrics import scores_from_flat
+
+        scores, confusion = scores_from_flat(metrics, f"{split}_")
+        return f"{split}:\n" + format_scores(scores, confusion)

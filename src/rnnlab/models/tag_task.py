@@ -10,6 +10,10 @@ vocabulary built from the training split (it is looked up as ``<UNK>``).
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from rnnlab.training.classification_metrics import (
     format_scores,
 )
 from rnnlab.training.config import TrainConfig
+from rnnlab.training.runs import Prepared, Task, register_task
 
 
 @dataclass(frozen=True)
@@ -63,17 +68,7 @@ class TagRunConfig:
     )
 
 
-@dataclass
-class TagData:
-    """What ``prepare_tagging`` returns (the shape of ``runs.Prepared``)."""
-
-    cfg: TagRunConfig
-    vocabs: dict[str, Any]
-    data: dict[str, td.BucketedBatches]
-    info: dict[str, float]
-
-
-def prepare_tagging(cfg: TagRunConfig, *, data_dir=None, vocabs=None, splits=None) -> TagData:
+def prepare_tagging(cfg: TagRunConfig, *, data_dir=None, vocabs=None, splits=None) -> Prepared:
     """Load the splits, build (or reuse) the vocabularies and batches; fill the model
     config's ``vocab_size`` / ``num_chars`` / ``num_tags`` from the vocabularies."""
     d = cfg.data
@@ -106,8 +101,13 @@ def prepare_tagging(cfg: TagRunConfig, *, data_dir=None, vocabs=None, splits=Non
         vocab_size=len(vocabs["words"]), num_chars=len(vocabs["chars"]),
         num_tags=len(vocabs["tags"]),
     )  # fmt: skip
-    cfg = TagRunConfig(task=cfg.task, data=cfg.data, model=model, train=cfg.train)
-    return TagData(cfg, vocabs, data, info)
+    fingerprint = None
+    if "train" in data:
+        digest = hashlib.sha256()
+        for x in data["train"].examples:
+            digest.update(f"{x.ids}{x.tags}{x.chars};".encode())
+        fingerprint = digest.hexdigest()
+    return Prepared(dataclasses.replace(cfg, model=model), vocabs, data, info, fingerprint)
 
 
 @torch.no_grad()
@@ -130,7 +130,7 @@ def evaluate_tagger(
     model: SequenceTagger, data, vocabs: dict, *, prefix: str = "", out_dir=None
 ) -> tuple[dict[str, float], str]:
     """Flat metrics (accuracy, oov_accuracy, macro_f1, per-tag P/R/F1) and a text report;
-    with ``out_dir`` also writes ``confusion_<prefix>.png``."""
+    with ``out_dir`` also writes ``confusion_<split>.png``."""
     names = vocabs["tags"].labels
     truth, guess, oov = tag_predictions(model, data)
     confusion = confusion_matrix(truth, guess, len(names))
@@ -142,7 +142,6 @@ def evaluate_tagger(
     if out_dir is not None:
         from rnnlab.plotting.confusion import plot_confusion
 
-        split = prefix.rstrip("_") or "eval"
         plot_confusion(confusion, names, Path(out_dir) / f"confusion_{split}.png", title=split)
     report = format_scores(scores, confusion)
     report += f"\nOOV accuracy {metrics[f'{prefix}oov_accuracy']:.4f} ({int(oov.sum())} tokens)"
@@ -175,3 +174,83 @@ def predict_sentences(
                 "probabilities": [probs[k, t, j].item() for t, j in enumerate(ids)],
             })  # fmt: skip
     return out
+
+
+@register_task
+class TagTask(Task):
+    """Sequence tagging (many-to-many): token accuracy, OOV accuracy, per-tag P/R/F1."""
+
+    name = "tag"
+    config_class = TagRunConfig
+    unit = "tokens"
+    help = "train a sequence tagger (UD English EWT or any CoNLL-U)"
+    flags = {
+        "dataset": "data.dataset", "column": "data.column", "batch_size": "data.batch_size",
+        "cell": "model.cell", "layers": "model.num_layers", "hidden": "model.hidden_size",
+        "embed": "model.embed_dim", "chars": "model.char_features", "crf": "model.crf",
+        "dropout": "model.dropout",
+    }  # fmt: skip
+    derived_keys = ("model.vocab_size", "model.num_chars", "model.num_tags")
+
+    def add_arguments(self, p) -> None:
+        p.add_argument("--dataset", help="ud-ewt or conllu:PATH (a .conllu file or a folder)")
+        p.add_argument("--column", choices=["upos", "xpos"], help="which tags (default upos)")
+        p.add_argument("--chars", action=argparse.BooleanOptionalAction, default=None,
+                       help="character BiLSTM word features (--no-chars: words only)")  # fmt: skip
+        p.add_argument("--crf", action=argparse.BooleanOptionalAction, default=None,
+                       help="a linear-chain CRF output layer")  # fmt: skip
+        p.add_argument("--cell", choices=["lstm", "gru", "rnn", "rnn_relu"])
+        p.add_argument("--layers", type=int, help="number of recurrent layers")
+        p.add_argument("--hidden", type=int, help="hidden units per direction")
+        p.add_argument("--embed", type=int, help="word embedding size")
+        p.add_argument("--dropout", type=float)
+        p.add_argument("--batch-size", type=int)
+
+    def default_config(self, overrides: Sequence[str]) -> str:
+        return "ud-ewt-char"
+
+    def finalize_config(self, cfg: TagRunConfig) -> TagRunConfig:
+        """A ``conllu:PATH`` becomes absolute, so the run can be evaluated from anywhere."""
+        if cfg.data.dataset.startswith("conllu:"):
+            path = Path(cfg.data.dataset[7:]).expanduser().resolve()
+            return dataclasses.replace(
+                cfg, data=dataclasses.replace(cfg.data, dataset=f"conllu:{path}")
+            )
+        return cfg
+
+    def prepare(self, cfg, *, data_dir, vocabs=None, splits=("train", "valid", "test")):
+        return prepare_tagging(cfg, data_dir=data_dir, vocabs=vocabs, splits=splits)
+
+    def build_model(self, cfg: TagRunConfig) -> SequenceTagger:
+        return SequenceTagger(cfg.model)
+
+    def describe(self, prepared: Prepared, model) -> str:
+        i, m = prepared.info, prepared.cfg.model
+        params = sum(p.numel() for p in model.parameters())
+        return (f"data {prepared.cfg.data.dataset} ({prepared.cfg.data.column}): "
+                f"{i.get('train_sentences', 0):,.0f} train sentences, {m.vocab_size:,} words, "
+                f"{m.num_chars} characters, {m.num_tags} tags, padding "
+                f"{i.get('train_padding_fraction', 0):.1%}; model {m.cell} {m.num_layers}x"
+                f"{m.hidden_size}, char features {'on' if m.char_features else 'off'}, "
+                f"CRF {'on' if m.crf else 'off'}, {params:,} parameters")  # fmt: skip
+
+    def evaluate(self, model, data, prepared, *, out_dir=None) -> dict[str, Any]:
+        from rnnlab.training.evaluation import evaluate
+
+        loss = evaluate(model, data)["loss"]
+        split = next((k for k, v in prepared.data.items() if v is data), "eval")
+        metrics, _ = evaluate_tagger(model, data, prepared.vocabs, out_dir=out_dir, split=split)
+        return {"loss": loss, **metrics}
+
+    def text_data(self, cfg, vocabs, path: Path):
+        d = cfg.data
+        encoded = td.encode_tagging(td.read_tagged(path, d.column), vocabs, lowercase=d.lowercase)
+        return td.tagging_batches(encoded, d.eval_batch_size)
+
+    def summary_line(self, split: str, metrics: dict[str, Any]) -> str:
+        from rnnlab.training.classification_metrics import scores_from_flat
+
+        scores, _ = scores_from_flat(metrics, f"{split}_")
+        return (f"{split}:\n" + format_scores(scores) + f"\nOOV accuracy "
+                f"{metrics[f'{split}_oov_accuracy']:.4f} "
+                f"({metrics[f'{split}_oov_tokens']:.0f} tokens)")  # fmt: skip

@@ -101,6 +101,8 @@ class SequenceTagger(nn.Module):
     """
 
     model_type: ClassVar[str] = "sequence_tagger"
+    unit: ClassVar[str] = "tokens"  # what StepOutput.count counts
+    metric_names: ClassVar[tuple[str, ...]] = ("loss", "accuracy")
     config_class: ClassVar[type] = TaggerConfig
 
     def __init__(self, config: TaggerConfig) -> None:

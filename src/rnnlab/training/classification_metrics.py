@@ -62,13 +62,34 @@ def classification_scores(confusion: Tensor, names: Sequence[str]) -> dict:
     }
 
 
-def flat_scores(scores: dict, prefix: str = "") -> dict[str, float]:
-    """``{prefix + "accuracy", prefix + "macro_f1", prefix + "f1_<class>", ...}`` for JSON."""
+def flat_scores(scores: dict, prefix: str = "", confusion: Tensor | None = None) -> dict:
+    """``{prefix + "accuracy", prefix + "macro_f1", prefix + "f1_<class>", ...}`` for JSON;
+    with ``confusion`` also ``prefix + "confusion_<true>_<predicted>"`` counts."""
     out = {f"{prefix}accuracy": scores["accuracy"], f"{prefix}macro_f1": scores["macro_f1"]}
     for name, s in scores["per_class"].items():
-        for key in ("precision", "recall", "f1"):
+        for key in ("precision", "recall", "f1", "support"):
             out[f"{prefix}{key}_{name}"] = s[key]
+    if confusion is not None:
+        names = list(scores["per_class"])
+        for i, row in enumerate(confusion.tolist()):
+            for j, count in enumerate(row):
+                out[f"{prefix}confusion_{names[i]}_{names[j]}"] = int(count)
     return out
+
+
+def scores_from_flat(metrics: dict, prefix: str = "") -> tuple[dict, Tensor | None]:
+    """Inverse of ``flat_scores``: the scores dict and the confusion matrix (or None)."""
+    names = [k[len(prefix) + 8 :] for k in metrics if k.startswith(f"{prefix}support_")]
+    per_class = {
+        n: {key: metrics[f"{prefix}{key}_{n}"] for key in ("precision", "recall", "f1", "support")}
+        for n in names
+    }
+    scores = {"accuracy": metrics[f"{prefix}accuracy"], "macro_f1": metrics[f"{prefix}macro_f1"],
+              "per_class": per_class}  # fmt: skip
+    keys = [[f"{prefix}confusion_{a}_{b}" for b in names] for a in names]
+    if not names or any(k not in metrics for row in keys for k in row):
+        return scores, None
+    return scores, torch.tensor([[int(metrics[k]) for k in row] for row in keys])
 
 
 def format_scores(scores: dict, confusion: Tensor | None = None) -> str:
