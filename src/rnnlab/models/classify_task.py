@@ -141,7 +141,7 @@ def predictions(model: SequenceClassifier, data) -> tuple[torch.Tensor, torch.Te
 
 
 def evaluate_classifier(
-    model: SequenceClassifier, data, vocabs: dict, *, prefix: str = "", out_dir=None
+    model: SequenceClassifier, data, vocabs: dict, *, prefix: str = "", out_dir=None, split="eval"
 ) -> tuple[dict[str, float], str]:
     """Flat metrics (accuracy, macro_f1, precision/recall/f1 per class) and a text report;
     with ``out_dir`` also writes ``confusion_<split>.png``."""

@@ -127,7 +127,7 @@ def tag_predictions(model: SequenceTagger, data) -> tuple[torch.Tensor, ...]:
 
 
 def evaluate_tagger(
-    model: SequenceTagger, data, vocabs: dict, *, prefix: str = "", out_dir=None
+    model: SequenceTagger, data, vocabs: dict, *, prefix: str = "", out_dir=None, split="eval"
 ) -> tuple[dict[str, float], str]:
     """Flat metrics (accuracy, oov_accuracy, macro_f1, per-tag P/R/F1) and a text report;
     with ``out_dir`` also writes ``confusion_<split>.png``."""
