@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "rnnlab.cli.data",
     "rnnlab.cli.configs",
     "rnnlab.cli.example",
+    "rnnlab.cli.predict",
 ]
 
 
