@@ -79,9 +79,11 @@ def prepare_tagging(cfg: TagRunConfig, *, data_dir=None, vocabs=None, splits=Non
     if "train" in sentences and d.max_train is not None:
         sentences["train"] = sentences["train"][: d.max_train]
     if vocabs is None:
+        universal = d.dataset == "ud-ewt" and d.column == "upos"
         vocabs = td.build_tagging_vocabs(
-            sentences["train"], lowercase=d.lowercase, min_freq=d.min_freq
-        )
+            sentences["train"], lowercase=d.lowercase, min_freq=d.min_freq,
+            tag_set=td.UPOS_TAGS if universal else (),
+        )  # fmt: skip
     data, info = {}, {}
     for split, rows in sentences.items():
         if splits is not None and split not in splits:

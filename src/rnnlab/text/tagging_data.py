@@ -9,7 +9,8 @@ character features see the original form, case included. ``chars[b, t]`` holds t
 characters of word t of sentence b, padded to the longest word W of the batch; padded word
 positions have ``char_lengths == 0`` and ``tags == -1``.
 
-Datasets: ``ud-ewt`` (UD English EWT train / dev as ``valid`` / test) and ``conllu:PATH``:
+Datasets: ``ud-ewt`` (UD English EWT train / dev as ``valid`` / test; with ``upos`` the tag
+set is the 17 universal tags) and ``conllu:PATH`` (tags: those seen in training):
 a ``.conllu`` file (every 10th sentence is ``valid``) or a folder with ``*train*.conllu``,
 ``*dev*.conllu`` and optionally ``*test*.conllu``. ``column`` picks ``upos`` or ``xpos``.
 """
@@ -31,6 +32,10 @@ from rnnlab.text.padding import pad_ids
 from rnnlab.text.sentence_batching import BucketedBatches
 from rnnlab.text.tokenize import CharTokenizer, WordTokenizer
 from rnnlab.text.vocab import Vocabulary, build_vocab
+
+# The 17 universal part-of-speech tags of UD v2 (universaldependencies.org/u/pos/).
+UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
+             "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X")  # fmt: skip
 
 
 class TagBatch(NamedTuple):
@@ -110,13 +115,19 @@ def _conllu_files(folder: Path) -> dict[str, Path]:
 
 
 def build_tagging_vocabs(
-    train: Sequence[SourcedSentence], *, lowercase: bool = True, min_freq: int = 1
+    train: Sequence[SourcedSentence],
+    *,
+    lowercase: bool = True,
+    min_freq: int = 1,
+    tag_set: Sequence[str] = (),
 ) -> dict[str, Vocabulary | LabelVocabulary]:
-    """``{"words", "chars", "tags"}`` from the training sentences."""
+    """``{"words", "chars", "tags"}`` from the training sentences; ``tag_set`` adds tags
+    known in advance (e.g. ``UPOS_TAGS``), so a slice of the training data need not hold
+    every one."""
     forms = [[w.lower() if lowercase else w for w in s.words] for s in train]
     words = build_vocab(forms, tokenizer=WordTokenizer.whitespace(), min_freq=min_freq)
     chars = build_vocab(("".join(s.words) for s in train), tokenizer=CharTokenizer())
-    tags = LabelVocabulary.from_labels(t for s in train for t in s.tags or [])
+    tags = LabelVocabulary.from_labels([*tag_set, *(t for s in train for t in s.tags or [])])
     return {"words": words, "chars": chars, "tags": tags}
 
 
