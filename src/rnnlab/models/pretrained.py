@@ -61,7 +61,7 @@ def load_word_vectors(path: str | Path, vocab, embedding: nn.Embedding) -> dict[
 def init_from_language_model(encoder: nn.Module, vocab, path: str | Path) -> dict[str, float]:
     """Copy a trained LM's embedding rows (word by word) and recurrent weights into
     ``encoder`` (a ``SentenceEncoder``); returns how much was transferred."""
-    from rnnlab.training.checkpoint import load_model
+    from rnnlab.training import load_model
 
     lm, lm_vocab, _ = load_model(path)
     lm_cfg = getattr(lm, "config", None)
