@@ -80,7 +80,7 @@ def test_classifier_learns_which_word_decides_the_class():
     batches = [collate_classify(examples[i : i + 8]) for i in range(0, 40, 8)]
     cfg = ClassifierConfig(vocab_size=20, num_classes=2, embed_dim=8, hidden_size=8,
                            pooling="last", dropout=0.0)  # fmt: skip
-    assert _fit(SequenceClassifier(cfg), batches, 30) == 1.0
+    assert _fit(SequenceClassifier(cfg), batches, 15) == 1.0
 
 
 @pytest.mark.parametrize("crf", [False, True])
@@ -94,7 +94,7 @@ def test_tagger_learns_a_tag_that_depends_on_the_previous_word(crf):
     cfg = TaggerConfig(vocab_size=6, num_chars=6, num_tags=3, embed_dim=8, hidden_size=8,
                        char_dim=4, char_hidden=4, crf=crf, dropout=0.0, dropout_input=0.0,
                        word_dropout=0.0)  # fmt: skip
-    assert _fit(SequenceTagger(cfg), batches, 40) == 1.0
+    assert _fit(SequenceTagger(cfg), batches, 20) == 1.0
 
 
 def test_configs_declare_their_vocabularies_and_rebuild_from_the_registry():
