@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnlab.models.encoder import SentenceEncoder
+from rnnlab.models.encoder import SentenceEncoder, config_errors
 from rnnlab.nn.pooling import parse_pooling, pool
 from rnnlab.training.contract import StepOutput
 from rnnlab.training.registry import register_model
@@ -62,18 +62,12 @@ class ClassifierConfig:
     backend: Literal["auto", "scratch", "native"] = "auto"
 
     def __post_init__(self) -> None:
-        errors = []
-        for name in ("vocab_size", "num_classes", "mlp_hidden"):
-            if getattr(self, name) < 0:
-                errors.append(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("embed_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                errors.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("dropout", "dropout_input", "dropout_hidden", "word_dropout", "weight_drop"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                errors.append(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.dropout_kind not in ("standard", "locked"):
-            errors.append(f"dropout_kind must be 'standard' or 'locked', got {self.dropout_kind!r}")
+        errors = config_errors(
+            self, at_least_0=("vocab_size", "num_classes", "mlp_hidden"),
+            at_least_1=("embed_dim", "hidden_size", "num_layers"),
+            probabilities=("dropout", "dropout_input", "dropout_hidden", "word_dropout",
+                           "weight_drop"),
+        )  # fmt: skip
         try:
             parse_pooling(self.pooling)
         except ValueError as err:

@@ -25,6 +25,25 @@ from rnnlab.nn.recurrent import recurrent_layer
 UNK_INDEX = 1  # rnnlab.text.vocab.Vocabulary.unk_index
 
 
+def config_errors(
+    cfg, *, at_least_0: tuple = (), at_least_1: tuple = (), probabilities: tuple = ()
+) -> list[str]:
+    """The problems with a model config's sizes, probabilities and ``dropout_kind`` (shared
+    by ``ClassifierConfig`` and ``TaggerConfig``); empty when all is well."""
+    errors = [f"{n} must be >= 0, got {getattr(cfg, n)}" for n in at_least_0 if getattr(cfg, n) < 0]
+    errors += [
+        f"{n} must be >= 1, got {getattr(cfg, n)}" for n in at_least_1 if getattr(cfg, n) < 1
+    ]
+    errors += [
+        f"{n} must be in [0, 1), got {getattr(cfg, n)}"
+        for n in probabilities
+        if not 0.0 <= getattr(cfg, n) < 1.0
+    ]
+    if cfg.dropout_kind not in ("standard", "locked"):
+        errors.append(f"dropout_kind must be 'standard' or 'locked', got {cfg.dropout_kind!r}")
+    return errors
+
+
 def _dropout(p: float, kind: str) -> nn.Module:
     if p == 0.0:
         return nn.Identity()

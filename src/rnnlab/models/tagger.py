@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnlab.models.encoder import SentenceEncoder
+from rnnlab.models.encoder import SentenceEncoder, config_errors
 from rnnlab.nn.char_features import CharWordEncoder
 from rnnlab.nn.crf import LinearChainCRF
 from rnnlab.text.padding import lengths_to_mask
@@ -68,18 +68,12 @@ class TaggerConfig:
     backend: Literal["auto", "scratch", "native"] = "auto"
 
     def __post_init__(self) -> None:
-        errors = []
-        for name in ("vocab_size", "num_chars", "num_tags"):
-            if getattr(self, name) < 0:
-                errors.append(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("embed_dim", "hidden_size", "num_layers", "char_dim", "char_hidden"):
-            if getattr(self, name) < 1:
-                errors.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("dropout", "dropout_input", "dropout_hidden", "word_dropout", "weight_drop"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                errors.append(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.dropout_kind not in ("standard", "locked"):
-            errors.append(f"dropout_kind must be 'standard' or 'locked', got {self.dropout_kind!r}")
+        errors = config_errors(
+            self, at_least_0=("vocab_size", "num_chars", "num_tags"),
+            at_least_1=("embed_dim", "hidden_size", "num_layers", "char_dim", "char_hidden"),
+            probabilities=("dropout", "dropout_input", "dropout_hidden", "word_dropout",
+                           "weight_drop"),
+        )  # fmt: skip
         if errors:
             raise ValueError("invalid TaggerConfig: " + "; ".join(errors))
 
