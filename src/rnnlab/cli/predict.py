@@ -1,7 +1,7 @@
 """`rnnlab predict CKPT "text" ...`: labels from a saved classifier, tags from a tagger.
 
     rnnlab predict runs/sst2-bilstm/checkpoints/best "a gripping, funny film"
-    positive 0.9731  a gripping, funny film
+    positive 0.9995  a gripping, funny film
     rnnlab predict runs/ud-ewt-char/checkpoints/best "The dog barked ."
     The/DET dog/NOUN barked/VERB ./PUNCT
     rnnlab predict CKPT --file reviews.txt > predictions.jsonl     # one JSON object a line
