@@ -1,5 +1,8 @@
 """Shared fixtures. Real-data tests read the public datasets from ``../shared/data``
-(beside the repository), or from ``$RNNLAB_SHARED_DATA``; they are never copied here."""
+(beside the repository), or from ``$RNNLAB_SHARED_DATA``; they are never copied here.
+
+Without a CUDA device, Triton's interpreter is switched on before anything imports triton,
+so that the ``triton``-marked tests run the kernels on CPU tensors."""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -191,7 +191,9 @@ def test_resume_with_another_architecture_is_refused_and_overwrites_nothing(ptb_
     before = _snapshot(out / "checkpoints")
     bad = [a if a != "32" else "48" for a in args] + ["--resume"]
     assert main(bad) == 2
-    assert "architecture mismatch" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "differs from the saved one" in err and "model.hidden_size: 32 -> 48" in err
+    assert "--allow-config-change" in err
     assert _snapshot(out / "checkpoints") == before
 
 
@@ -201,16 +203,22 @@ def test_checkpoint_with_a_mismatched_vocabulary_is_a_clear_error(ptb_run, tmp_p
     out, _, _ = ptb_run
     ckpt = tmp_path / "ckpt"
     shutil.copytree(out / "checkpoints" / "best", ckpt)
-    Vocabulary(["a", "b"]).save(ckpt / "vocab.json")
+    # a consistent forgery: the vocabulary replaced, config.json and the manifest rewritten
+    from rnnlab.training.checkpoint import vocab_fingerprint
+
+    forged = Vocabulary(["a", "b"])
+    forged.save(ckpt / "vocab.tokens.json")
+    config = json.loads((ckpt / "config.json").read_text())
+    config["vocabs"]["tokens"].update(size=4, sha256=vocab_fingerprint(forged.to_dict()))
+    (ckpt / "config.json").write_text(json.dumps(config))
     manifest = json.loads((ckpt / "manifest.json").read_text())
-    data = (ckpt / "vocab.json").read_bytes()
-    manifest["files"]["vocab.json"] = {
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "size": len(data),
-    }
+    for name in ("vocab.tokens.json", "config.json"):
+        data = (ckpt / name).read_bytes()
+        manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
     (ckpt / "manifest.json").write_text(json.dumps(manifest))
     assert main(["generate", str(ckpt), "--prompt", "the"]) == 2
-    assert "vocabulary size mismatch" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "vocabulary mismatch" in err and "'tokens' has 4 entries but the model expects" in err
 
 
 def test_empty_corpus_and_unknown_config_key_are_clear_errors(tmp_path, capsys):

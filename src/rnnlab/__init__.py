@@ -48,9 +48,12 @@ _EXPORTS = {
     "TrainConfig": "rnnlab.training",
     "load_model": "rnnlab.training",
     "save_checkpoint": "rnnlab.training",
+    # export
+    "export_model": "rnnlab.export",
     # analysis
     "LSTMClassifier": "rnnlab.analysis",
     "train_and_evaluate": "rnnlab.analysis",
+    "generate_first_token_copy_data": "rnnlab.analysis",
 }
 
 __all__ = ["__version__", *_EXPORTS]

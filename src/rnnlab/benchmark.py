@@ -14,7 +14,6 @@ are relative to torch.nn.
 
 from __future__ import annotations
 
-import json
 import platform
 import statistics
 import time
@@ -204,8 +203,7 @@ def markdown_table(report: dict) -> str:
 
 
 def write_json(report: dict, path: str | Path) -> Path:
-    """Write ``report`` as indented JSON, creating the parent directory."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    return path
+    """Write ``report`` as indented JSON, atomically, creating the parent directory."""
+    from rnnlab.files import write_json as write
+
+    return write(path, report)

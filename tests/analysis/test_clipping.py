@@ -56,3 +56,25 @@ def test_same_seed_same_numbers_and_finding():
     assert f"{a['init_norms'][-1]['grad_norm']:.3g} at T=10" in text
     if a["runs"][0]["nonfinite"]:
         assert f"stopped at step {a['runs'][0]['nonfinite']['step']}" in text
+
+
+def test_clipping_over_seeds_summarises_and_compares():
+    from rnnlab.analysis.clipping import clipping_over_seeds, finding_over_seeds
+
+    kw = dict(steps=20, seq_len=10, hidden_size=6, lengths=(5, 10))
+    result = clipping_over_seeds((0, 1, 2), **kw)
+    assert len(result["per_seed"]) == 3 and [m["mode"] for m in result["modes"]] == [
+        "none",
+        "norm",
+        "value",
+    ]
+    for m in result["modes"]:
+        finished = 3 - m["nonfinite"]
+        assert (m["eval_loss"] is None) == (finished == 0)
+        if m["eval_loss"]:
+            assert m["eval_loss"]["n"] == finished
+    assert result["init_norms"][0]["log10_grad_norm"]["n"] == 3
+    text = finding_over_seeds(result)
+    assert text.startswith("Over 3 seeds") and "runs hit NaN/inf" in text
+    for c in result["comparisons"]:
+        assert c["sentence"][1:] in text

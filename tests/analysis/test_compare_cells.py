@@ -11,6 +11,7 @@ from rnnlab.analysis.compare_cells import (
     saved_tensor_bytes,
     train_cell,
 )
+from rnnlab.analysis.sweep import Budget
 
 
 def test_saved_tensor_bytes_counts_what_autograd_keeps():
@@ -34,13 +35,35 @@ def test_parameter_counts_and_memory_rank_the_cells():
     assert runs["rnn"]["saved_bytes"] < runs["lstm"]["saved_bytes"]
 
 
-def test_seeded_table_and_finding():
-    kw = dict(epochs=2, batches_per_epoch=2, batch_size=4, hidden_size=4, eval_size=8)
-    a = compare_cells_experiment({"parity": 5, "adding": 6}, ("rnn", "gru"), **kw)
-    b = compare_cells_experiment({"parity": 5, "adding": 6}, ("rnn", "gru"), **kw)
-    assert [r["losses"] for r in a["results"]] == [r["losses"] for r in b["results"]]
-    table = markdown_table(a["results"])
-    assert table.count("\n") == 2 + 4 - 1 and "| parity | 5 | GRU |" in table
+def test_sweep_costs_table_and_finding():
+    budget = Budget(
+        steps=4,
+        batch_size=4,
+        hidden_size=4,
+        embedding_dim=4,
+        eval_every=2,
+        probe_size=8,
+        eval_size=8,
+    )
+    a = compare_cells_experiment("parity", (3, 5), (0, 1), budget, ("rnn", "gru"))
+    b = compare_cells_experiment("parity", (3, 5), (0, 1), budget, ("rnn", "gru"))
+    assert [r["curve"] for r in a["runs"]] == [r["curve"] for r in b["runs"]]  # seeded
+    assert [c["cell"] for c in a["costs"]] == ["rnn", "gru"]
+    assert a["costs"][0]["parameters"] < a["costs"][1]["parameters"]
+    table = markdown_table(a["costs"], a["edges"])
+    assert table.count("\n") == 3 and "| GRU |" in table and "longest T solved" in table
     text = finding(a)
-    r = a["results"][0]
-    assert f"RNN {r['final_accuracy']:.2f}" in text and "chance 0.50" in text
+    assert text.startswith("Longest T solved on parity")
+
+
+def test_finding_states_whether_the_textbook_ordering_holds():
+    def result(edges):
+        comps = [{"verdict": "higher", "difference": 0.5, "sentence": "T=20: LSTM beats RNN"}]
+        cfg = {"task": "copy", "threshold": 0.9, "seeds": [0, 1], "lengths": [5, 10, 20]}
+        return {"edges": edges, "comparisons": comps, "config": cfg}
+
+    assert "ordering holds here" in finding(result({"RNN": 5, "LSTM": 10, "GRU": 20}))
+    text = finding(result({"RNN": 10, "LSTM": 5, "GRU": 20}))
+    assert "does not hold here" in text and "longer than LSTM" in text
+    assert "equal edges" in finding(result({"RNN": None, "LSTM": None, "GRU": None}))
+    assert "Largest detected difference: T=20: LSTM beats RNN." in text

@@ -46,13 +46,19 @@ def test_forget_bias_one_lets_more_gradient_reach_the_first_token():
     assert min(ratios) > 10
 
 
-def test_experiment_summary_and_finding():
+def test_experiment_compares_the_biases_over_seeds_and_the_finding_quotes_the_statistics():
     result = forget_bias_experiment(
         (0.0, 1.0), (4,), (0, 1), hidden_size=8, epochs=10, batch_size=8
     )
     assert len(result["runs"]) == 4 and len(result["summary"]) == 2
     s = result["summary"][1]
-    assert s["forget_bias"] == 1.0 and len(s["loss_mean"]) == 10 and len(s["accuracy_std"]) == 2
+    assert s["forget_bias"] == 1.0 and s["n_seeds"] == 2 and len(s["values"]) == 2
+    assert s["ci_low"] <= s["mean"] <= s["ci_high"]
+    (c,) = result["comparisons"]
+    assert (c["name_a"], c["name_b"]) == ("forget bias 1", "forget bias 0")
+    # two seeds: the smallest exact permutation p is 2 / C(4, 2) = 1/3, never "higher"
+    assert c["p_value"] >= 1 / 3 and c["verdict"] == "no detectable difference at this budget"
     text = finding(result)
-    assert f"{s['final_accuracy_mean']:.2f}±{s['final_accuracy_std']:.2f}" in text
-    assert "over 2 seeds" in text
+    assert c["sentence"] in text and "over 2 seeds" in text and "permutation" in text
+    with pytest.raises(ValueError, match="at least two forget biases"):
+        forget_bias_experiment((1.0,), (4,), (0,))

@@ -10,13 +10,12 @@ import torch
 from rnnlab.analysis.gradient_flow import (
     cell_path_check,
     decay_rate,
-    finding,
     float64_layer,
-    gradient_flow_experiment,
     jacobian_norms,
     matrix_power_norms,
     state_gradient_norms,
 )
+from rnnlab.analysis.gradient_flow_experiment import finding, gradient_flow_experiment
 from rnnlab.analysis.models import set_spectral_radius
 
 
@@ -45,6 +44,33 @@ def test_forget_gate_product_equals_measured_cell_path_jacobian(cls):
     assert check["off_diagonal"].max().item() == 0.0
     assert torch.all(check["product"][-1] == 1)
     torch.testing.assert_close(check["measured_norm"], check["product_norm"])
+    assert isinstance(check["max_error"], float) and check["max_error"] < 1e-12
+    # the full Jacobian (h not cut) has other paths: it differs from the product, except at
+    # t = T where both are the identity
+    assert check["full_max_error"] > 1e-3
+    torch.testing.assert_close(check["full_measured"][-1], torch.ones_like(check["product"][-1]))
+    assert check["full_off_diagonal"].max().item() > 0
+
+
+def test_full_cell_path_jacobian_equals_autograd_through_the_layer():
+    """The full dc_T/dc_t is the layer's own: restart the layer at step t from (h_t, c_t)
+    with h_t = o_t * tanh(c_t) and differentiate its final cell state by c_t."""
+    from rnnlab.analysis.unroll import unroll
+
+    layer = float64_layer("lstm", 8, 4, 0, 1.0)
+    x = _x(6, B=1)
+    check = cell_path_check(layer, x)
+    t = 2
+    step = unroll(layer, x)[0][t]
+    o_t, c_t = step["o"].detach(), step["c"].detach()
+
+    def c_T(c):  # (B, H) -> (B, H)
+        h = o_t * torch.tanh(c)
+        _, (_, c_last) = layer(x[t + 1 :], (h[None], c[None]))
+        return c_last[0]
+
+    jac = torch.autograd.functional.jacobian(c_T, c_t)[0, :, 0, :]  # (H_out, H_in)
+    torch.testing.assert_close(check["full_measured"][t, 0], jac.diagonal(), rtol=1e-9, atol=1e-12)
 
 
 def test_replayed_gradients_equal_the_layers_own():
@@ -102,3 +128,12 @@ def test_experiment_is_seeded_and_finding_is_computed():
     rnn20 = next(e for e in a["flow"] if e["cell"] == "rnn" and e["seq_len"] == 20)
     assert f"RNN {rnn20['dL_dh'][0]:.1e}" in text and "vanishes for spectral radius 0.5" in text
     assert a["cell_path"]["max_abs_difference"] < 1e-12
+
+
+def test_scaled_norm_does_not_underflow_where_the_squares_would():
+    from rnnlab.analysis.gradient_flow import scaled_norm
+
+    g = torch.tensor([[3e-200, 4e-200], [0.0, 0.0]], dtype=torch.float64)
+    assert g.norm(dim=1)[0].item() == 0.0  # the squares underflow
+    n = scaled_norm(g, 1)
+    assert n[0].item() / 5e-200 == pytest.approx(1.0, rel=1e-12) and n[1].item() == 0.0

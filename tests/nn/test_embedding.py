@@ -88,7 +88,7 @@ def test_errors_name_the_problem():
         WordEmbedding(10, 4, init="uniform")
     with pytest.raises(ValueError, match=r"padding_idx must be in \[-10, 10\), got 10"):
         WordEmbedding(10, 4, padding_idx=10)
-    with pytest.raises(ValueError, match="std must be > 0, got -0.1"):
+    with pytest.raises(ValueError, match="std must be a finite number > 0, got -0.1"):
         WordEmbedding(10, 4, std=-0.1)
     with pytest.raises(ValueError, match="embed_dim must be a positive int, got 0"):
         WordEmbedding(10, 0)

@@ -101,7 +101,7 @@ def test_not_a_tensor():
         (lambda: LSTM(4, 4, proj_size=4), r"proj_size < hidden_size \(4\)"),
         (lambda: LSTM(4, 4, dropout=1.5), r"expected dropout in \[0, 1\], got 1.5"),
         (lambda: LSTM(4, 4, weight_drop=-0.1), r"expected weight_drop in \[0, 1\]"),
-        (lambda: LSTM(4, 0), r"got 4, 0, 1"),
+        (lambda: LSTM(4, 0), r"expected hidden_size >= 1, got 0"),
         (lambda: LSTM(4, 4, backend="fast"), r"backend must be one of"),
         (lambda: RNN(4, 4, nonlinearity="sigmoid"), r"nonlinearity must be 'tanh' or 'relu'"),
         (lambda: GRU(4, 4, variant="minimal"), r"variant must be 'torch' or 'original'"),

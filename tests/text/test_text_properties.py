@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -25,8 +26,11 @@ def test_no_string_crashes_tokenizers_or_encoder(text, tokenizer):
     vocab = build_vocab(["a b c", text], tokenizer=tokenizer, eos=True)
     ids = vocab.encode(text, add_eos=True)
     assert len(ids) == len(tokens) + 1 and all(0 <= i < len(vocab) for i in ids)
-    batch, lengths = vocab.encode_batch([text, "a"])
+    batch, lengths = vocab.encode_batch([text, "a"], allow_empty=True)
     assert batch.shape[0] == 2 and lengths.tolist()[0] == len(tokens)
+    if not tokens:
+        with pytest.raises(ValueError, match=r"texts at index 0 have no tokens"):
+            vocab.encode_batch([text, "a"])
     known = {"<PAD>": 0, "x": 2}  # everything else is unknown -> 1
     assert Vocabulary(["x"], tokenizer=tokenizer).encode(text) == [known.get(t, 1) for t in tokens]
 

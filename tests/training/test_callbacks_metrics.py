@@ -98,7 +98,7 @@ def test_totals_perplexity_and_jsonl(tmp_path):
         log.log({"epoch": 1, "metrics": {"ppl": math.inf}})
     with (tmp_path / "m.jsonl").open("a") as fh:
         fh.write('{"epoch": 2, "metr')  # torn last line of a killed run
-    assert read_jsonl(tmp_path / "m.jsonl") == [{"epoch": 1, "metrics": {"ppl": "inf"}}]
+    assert read_jsonl(tmp_path / "m.jsonl") == [{"epoch": 1, "metrics": {"ppl": math.inf}}]
     out = write_metrics_json(tmp_path / "out" / "m.json", {"test_ppl": 114.5, "wall_s": 3})
     assert json.loads(out.read_text()) == {"test_ppl": 114.5, "wall_s": 3}
 

@@ -57,7 +57,7 @@ def test_types_are_checked_and_converted():
         from_dict(RunConfig, {"model": {"hidden": "big"}})
     with pytest.raises(ConfigError, match=r"model\.cell: expected one of \['rnn', 'lstm', 'gru'\]"):
         from_dict(RunConfig, {"model": {"cell": "transformer"}})
-    with pytest.raises(ConfigError, match="lr must be > 0"):
+    with pytest.raises(ConfigError, match="lr must be a finite number > 0"):
         from_dict(TrainConfig, {"lr": -1})
 
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from rnnlab.training import StepOutput, register_model, summarize_loss
+from rnnlab.training import StepOutput, register_model, register_vocabulary, summarize_loss
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class LMConfig:
     hidden: int = 8
     tie: bool = False
 
+    def vocab_sizes(self):
+        return {"tokens": self.vocab_size}
+
 
 @register_model
 class ToyLM(nn.Module):
@@ -97,6 +100,7 @@ class ToyLM(nn.Module):
         return summarize_loss(totals)
 
 
+@register_vocabulary
 class ToyVocab:
     """Minimal vocabulary: to_dict / from_dict / len."""
 
@@ -115,19 +119,25 @@ class ToyVocab:
 
 
 class ShuffledBatches:
-    """Regression data re-shuffled every epoch with the global torch RNG."""
+    """Regression data re-shuffled every epoch, from its own generator seeded by (seed, epoch)
+    (the data owns its order: the trainer calls ``set_epoch``)."""
 
     def __init__(self, n=64, batch_size=8, in_dim=4, seed=0):
         g = torch.Generator().manual_seed(seed)
         self.x = torch.randn(n, in_dim, generator=g)
         self.y = (self.x @ torch.linspace(-1, 1, in_dim)).sin()
         self.batch_size = batch_size
+        self.seed, self.epoch = seed, 1
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
 
     def __len__(self):
         return len(self.x) // self.batch_size
 
     def __iter__(self):
-        order = torch.randperm(len(self.x))
+        g = torch.Generator().manual_seed(1000 * self.seed + self.epoch)
+        order = torch.randperm(len(self.x), generator=g)
         for i in range(len(self)):
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
             yield self.x[idx], self.y[idx]

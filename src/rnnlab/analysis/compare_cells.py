@@ -1,16 +1,19 @@
 """RNN vs LSTM vs GRU, measured on this machine instead of asserted.
 
-For each long-range task (``rnnlab.analysis.tasks``) and each cell, train the same
-``SequenceModel`` (one recurrent layer, linear read-out from the last state) with Adam
-on fresh batches, and record the loss curve, the final accuracy on fresh samples, the
-parameter count, the time per epoch and the memory one training step keeps alive:
+``compare_cells_experiment`` sweeps the sequence length of one memory task with a fixed
+budget per cell and seed (``rnnlab.analysis.sweep.length_sweep``): where each cell stops
+solving the task, with seeds, intervals and p-values, and whether the textbook ordering
+("a plain RNN fails on long dependencies, LSTM and GRU hold longer") holds at that budget.
+Beside it, per cell, what the model costs: the parameter count, the CPU time per step and
+the memory one training step keeps alive:
 
 * ``saved_bytes``: the bytes autograd saves for the backward pass in one forward (every
   tensor passed through ``torch.autograd.graph.saved_tensors_hooks``, counted once per
   storage): the activation memory a training step needs, measured exactly on any device;
 * ``cuda_peak_bytes``: ``torch.cuda.max_memory_allocated`` when training on a GPU.
 
-``markdown_table`` renders the results as the usual "characteristics" table.
+``markdown_table`` renders the usual "characteristics" table; ``train_cell`` is one plain
+training run (fixed epochs, no early stop) that measures all of them.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import time
 import torch
 from torch import nn
 
+from rnnlab.analysis import stats
 from rnnlab.analysis.models import CELLS, SequenceModel
+from rnnlab.analysis.sweep import Budget, Condition, edge_sentence, length_sweep
 from rnnlab.analysis.tasks import TASKS, generator
 
 __all__ = [
     "saved_tensor_bytes",
     "train_cell",
+    "cell_costs",
     "compare_cells_experiment",
     "markdown_table",
     "finding",
@@ -117,62 +123,101 @@ def train_cell(
     }
 
 
+def cell_costs(cell: str, task: str, seq_len: int, budget: Budget) -> dict:
+    """Parameters and the bytes autograd saves for one training step of ``budget``'s model."""
+    spec = TASKS[task]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = SequenceModel(spec, cell, budget.hidden_size, embedding_dim=budget.embedding_dim)
+    x, _ = spec.sample(budget.batch_size, seq_len, generator(0))
+    _, saved = saved_tensor_bytes(lambda: model(x))
+    return {
+        "cell": cell,
+        "seq_len": seq_len,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "saved_bytes": saved,
+    }
+
+
 def compare_cells_experiment(
-    tasks: dict[str, int] | None = None,
+    task: str = "copy",
+    lengths: tuple[int, ...] = (5, 10, 20, 40),
+    seeds: tuple[int, ...] = tuple(range(10)),
+    budget: Budget | None = None,
     cells: tuple[str, ...] = CELLS,
     *,
+    threshold: float = 0.9,
     progress=None,
-    **train_kwargs,
 ) -> dict:
-    """``train_cell`` for every task (name -> sequence length) and cell.
+    """The length sweep for each cell, and what each cell costs.
 
-    Returns: {"config": {...}, "results": [train_cell results]}.
+    Returns: ``length_sweep``'s result plus "costs": [{cell, seq_len (the longest),
+    parameters, saved_bytes, cpu_s_per_step (median over every run of the cell)}].
     """
-    tasks = tasks or {"copy": 20, "adding": 50, "mean_sign": 100}
-    results = []
-    for task, seq_len in tasks.items():
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; expected one of {sorted(TASKS)}")
-        for cell in cells:
-            r = train_cell(cell, task, seq_len=seq_len, **train_kwargs)
-            results.append(r)
-            if progress is not None:
-                progress(f"{task} T={seq_len} {cell}: accuracy {r['final_accuracy']:.3f}")
-    config = {"tasks": tasks, "cells": list(cells), **train_kwargs}
-    return {"config": config, "results": results}
-
-
-def markdown_table(results: list[dict]) -> str:
-    """The comparison as a Markdown table, one row per (task, cell)."""
-    lines = [
-        "| task | T | cell | final accuracy | final loss | parameters | s / epoch "
-        "| saved for backward |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r['task']} | {r['seq_len']} | {r['cell'].upper()} | {r['final_accuracy']:.3f} "
-            f"| {r['final_loss']:.4f} | {r['parameters']:,} | {r['seconds_per_epoch']:.3f} "
-            f"| {r['saved_bytes'] / 1024:.0f} KiB |"
+    budget = budget or Budget()
+    for cell in cells:
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; expected one of {CELLS}")
+    conditions = [Condition(cell.upper(), cell) for cell in cells]
+    result = length_sweep(
+        conditions, task, lengths, seeds, budget, threshold=threshold, progress=progress
+    )
+    costs = []
+    for cell in cells:
+        per_step = sorted(
+            r["cpu_s"] / r["steps"] for r in result["runs"] if r["condition"] == cell.upper()
         )
+        costs.append(
+            {
+                **cell_costs(cell, task, max(lengths), budget),
+                "cpu_s_per_step": per_step[len(per_step) // 2],
+            }
+        )
+    result["costs"] = costs
+    return result
+
+
+def markdown_table(costs: list[dict], edges: dict[str, int | None] | None = None) -> str:
+    """The "characteristics" table, one row per cell (and its edge, when given)."""
+    lines = [
+        "| cell | parameters | CPU s / step (median) | saved for backward (T, B) "
+        + ("| longest T solved |" if edges is not None else "|"),
+        "| --- | ---: | ---: | ---: |" + (" ---: |" if edges is not None else ""),
+    ]
+    for c in costs:
+        row = (
+            f"| {c['cell'].upper()} | {c['parameters']:,} | {c['cpu_s_per_step']:.4f} "
+            f"| {c['saved_bytes'] / 1024:.0f} KiB (T={c['seq_len']}) |"
+        )
+        if edges is not None:
+            edge = edges.get(c["cell"].upper())
+            row += f" {edge if edge is not None else 'none'} |"
+        lines.append(row)
     return "\n".join(lines)
 
 
 def finding(result: dict) -> str:
-    """One sentence stating what ``compare_cells_experiment`` measured."""
-    parts = []
-    for task in dict.fromkeys(r["task"] for r in result["results"]):
-        rows = [r for r in result["results"] if r["task"] == task]
-        best = max(rows, key=lambda r: (r["final_accuracy"], -r["final_loss"]))
-        accs = ", ".join(f"{r['cell'].upper()} {r['final_accuracy']:.2f}" for r in rows)
-        if rows[0]["chance"] == rows[0]["chance"]:  # not NaN: classification
-            accs += f"; chance {rows[0]['chance']:.2f}"
-        parts.append(f"on {task} (T={rows[0]['seq_len']}) {best['cell'].upper()} did best ({accs})")
-    rows = result["results"]
-    fast = min(rows, key=lambda r: r["seconds_per_epoch"])
-    return (
-        "Measured here: "
-        + "; ".join(parts)
-        + f"; fastest epoch: {fast['cell'].upper()} on {fast['task']}"
-        + f" ({fast['seconds_per_epoch']:.3f} s)."
-    )
+    """The edges, whether the textbook ordering holds at this budget, and the strongest
+    comparison: computed from the numbers."""
+    edges = result["edges"]
+    text = edge_sentence(result)
+    rank = {name: -1 if e is None else e for name, e in edges.items()}
+    if "RNN" in rank and len(rank) > 1:
+        gated = {n: v for n, v in rank.items() if n != "RNN"}
+        if all(v > rank["RNN"] for v in gated.values()):
+            text += " The textbook ordering holds here: the RNN stops solving first."
+        elif all(v == rank["RNN"] for v in gated.values()):
+            text += " At this budget no cell holds longer than the RNN (equal edges)."
+        else:
+            beaten = [n for n, v in gated.items() if v <= rank["RNN"]]
+            text += (
+                f" The textbook ordering does not hold here: the RNN holds as long as or "
+                f"longer than {', '.join(beaten)}."
+            )
+    decided = [c for c in result["comparisons"] if c["verdict"] != stats.NO_DIFFERENCE]
+    if decided:
+        best = max(decided, key=lambda c: abs(c["difference"]))
+        text += " Largest detected difference: " + best["sentence"] + "."
+    else:
+        text += " No comparison detects a difference at this budget."
+    return text

@@ -7,21 +7,30 @@ cell path c_t = f_t * c_{t-1} + ... forgets more slowly at initialisation, so th
 gradient from the loss reaches early steps. The task here is first-token copy (the
 label is the first of T tokens), which needs exactly that memory.
 
-``train_and_evaluate`` is one run; ``forget_bias_experiment`` repeats it over biases,
-seeds and sequence lengths and reports means and spreads. Both return data only.
+``train_and_evaluate`` is one run with the course notes' exact settings;
+``forget_bias_experiment`` repeats it over biases, seeds and sequence lengths and compares
+the biases with ``rnnlab.analysis.stats`` (``rnnlab experiment forget-bias --preset seed``).
+``sweep_conditions`` gives the LSTM conditions of the length sweep
+(``rnnlab.analysis.sweep.length_sweep``, the command's default). All return data only.
 """
 
 from __future__ import annotations
 
-import statistics
-
 import torch
 from torch import Tensor, nn
 
+from rnnlab.analysis import stats
 from rnnlab.analysis.models import make_layer
+from rnnlab.analysis.sweep import Condition, edge_sentence
 from rnnlab.analysis.tasks import first_token_copy, generator
 
-__all__ = ["LSTMClassifier", "train_and_evaluate", "forget_bias_experiment", "finding"]
+__all__ = [
+    "LSTMClassifier",
+    "train_and_evaluate",
+    "forget_bias_experiment",
+    "sweep_conditions",
+    "finding",
+]
 
 
 class LSTMClassifier(nn.Module):
@@ -109,48 +118,39 @@ def train_and_evaluate(
     return losses, accuracies
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
-def _curve_stats(curves: list[list[float]]) -> dict[str, list[float]]:
-    cols = list(zip(*curves))
-    return {
-        "mean": [statistics.fmean(c) for c in cols],
-        "std": [_mean_std(list(c))[1] for c in cols],
-    }
-
-
 def forget_bias_experiment(
     forget_biases: tuple[float, ...] = (0.0, 1.0),
     seq_lens: tuple[int, ...] = (20,),
-    seeds: tuple[int, ...] = (0, 1, 2),
+    seeds: tuple[int, ...] = tuple(range(20)),
     *,
     progress=None,
     **train_kwargs,
 ) -> dict:
-    """``train_and_evaluate`` for every forget bias x sequence length x seed.
+    """The course notes' protocol (``train_and_evaluate``) for every bias x length x seed.
 
     Args:
         forget_biases, seq_lens, seeds: the grid.
         progress: optional callable(message) told about each finished run.
         train_kwargs: passed on (vocab_size, hidden_size, epochs, batch_size).
     Returns:
-        {"runs": [{forget_bias, seq_len, seed, losses, accuracies, final_accuracy}],
-         "summary": [{forget_bias, seq_len, final_accuracy_mean, final_accuracy_std,
-                      loss_mean, loss_std, accuracy_mean, accuracy_std}]}
-        where final accuracy is the mean of the last 4 evaluations (last 20 epochs), and the
-        curves' mean and std are taken over seeds.
+        {"config", "runs": [{forget_bias, seq_len, seed, losses, accuracies, final_accuracy}],
+         "summary": [{condition, forget_bias, seq_len, n_seeds, mean, ci_low, ci_high, values}],
+         "comparisons": [{seq_len, sentence, **Comparison}]: highest bias vs lowest, per T}
+        where final accuracy is the mean of the last 4 evaluations (the last 20 epochs).
     """
-    runs, summary = [], []
+    if len(forget_biases) < 2:
+        raise ValueError(f"expected at least two forget biases to compare, got {forget_biases}")
+    runs, summary, comparisons = [], [], []
+    lo, hi = min(forget_biases), max(forget_biases)
     for seq_len in seq_lens:
+        finals = {}
         for fb in forget_biases:
-            group = []
             for seed in seeds:
                 losses, accs = train_and_evaluate(fb, seq_len=seq_len, seed=seed, **train_kwargs)
-                final = statistics.fmean(accs[-4:])
-                group.append(
+                final = sum(accs[-4:]) / len(accs[-4:])
+                runs.append(
                     {
+                        "condition": _name(fb),
                         "forget_bias": fb,
                         "seq_len": seq_len,
                         "seed": seed,
@@ -159,53 +159,60 @@ def forget_bias_experiment(
                         "final_accuracy": final,
                     }
                 )
+                finals.setdefault(fb, []).append(final)
                 if progress is not None:
-                    progress(f"forget_bias={fb} seq_len={seq_len} seed={seed}: acc {final:.3f}")
-            runs.extend(group)
-            mean, std = _mean_std([r["final_accuracy"] for r in group])
-            loss_curve = _curve_stats([r["losses"] for r in group])
-            acc_curve = _curve_stats([r["accuracies"] for r in group])
+                    progress(f"forget_bias={fb:g} T={seq_len} seed={seed}: accuracy {final:.3f}")
+            s = stats.summarize(finals[fb]).to_dict()
             summary.append(
                 {
+                    "condition": _name(fb),
                     "forget_bias": fb,
                     "seq_len": seq_len,
-                    "final_accuracy_mean": mean,
-                    "final_accuracy_std": std,
-                    "loss_mean": loss_curve["mean"],
-                    "loss_std": loss_curve["std"],
-                    "accuracy_mean": acc_curve["mean"],
-                    "accuracy_std": acc_curve["std"],
+                    "n_seeds": s.pop("n"),
+                    **s,
                 }
             )
-    return {"runs": runs, "summary": summary}
+        c = stats.compare(finals[hi], finals[lo], _name(hi), _name(lo))
+        comparisons.append(
+            {"seq_len": seq_len, "sentence": c.sentence(f"T={seq_len}"), **c.to_dict()}
+        )
+    config = {
+        "forget_biases": list(forget_biases),
+        "seq_lens": list(seq_lens),
+        "seeds": list(seeds),
+        "protocol": "train_and_evaluate (course notes 000)",
+        **train_kwargs,
+    }
+    return {"config": config, "runs": runs, "summary": summary, "comparisons": comparisons}
+
+
+def _name(forget_bias: float) -> str:
+    return f"forget bias {forget_bias:g}"
+
+
+def sweep_conditions(forget_biases: tuple[float, ...] = (0.0, 1.0)) -> list[Condition]:
+    """The LSTM conditions of the length sweep (``rnnlab.analysis.sweep``), highest bias first."""
+    return [Condition(_name(fb), "lstm", fb) for fb in sorted(forget_biases, reverse=True)]
 
 
 def finding(result: dict) -> str:
-    """One sentence stating what ``forget_bias_experiment`` measured (computed, not canned)."""
-    summary = result["summary"]
-    biases = sorted({s["forget_bias"] for s in summary})
-    lo, hi = biases[0], biases[-1]
-    by = {(s["forget_bias"], s["seq_len"]): s for s in summary}
-    lengths = sorted({s["seq_len"] for s in summary})
-    gaps = {T: by[hi, T]["final_accuracy_mean"] - by[lo, T]["final_accuracy_mean"] for T in lengths}
-    parts = []
-    for T in lengths:
-        a, b = by[hi, T], by[lo, T]
-        noise = a["final_accuracy_std"] + b["final_accuracy_std"]
-        if gaps[T] == 0:
-            verdict = "equal to"
-        elif abs(gaps[T]) <= noise:
-            verdict = "within the seed spread of"
-        else:
-            verdict = "higher than" if gaps[T] > 0 else "lower than"
-        parts.append(
-            f"T={T}: {a['final_accuracy_mean']:.2f}±{a['final_accuracy_std']:.2f} "
-            f"({verdict} {b['final_accuracy_mean']:.2f}±{b['final_accuracy_std']:.2f})"
-        )
-    n_seeds = len({r["seed"] for r in result["runs"]})
-    T_max = max(gaps, key=lambda T: abs(gaps[T]))
-    return (
-        f"Final first-token-copy accuracy with forget bias {hi:g} vs {lo:g} over {n_seeds} seeds: "
-        + "; ".join(parts)
-        + f"; the largest gap is {gaps[T_max]:+.2f} at T={T_max}."
+    """One sentence from the comparisons (and the edges, for a length sweep): computed."""
+    comps = result["comparisons"]
+    first = comps[0]
+    by_verdict: dict[str, list[str]] = {}
+    for c in comps:
+        by_verdict.setdefault(c["verdict"], []).append(f"T={c['seq_len']}")
+    verdicts = "; ".join(f"{v} at {', '.join(ts)}" for v, ts in by_verdict.items())
+    text = (
+        f"Final first-token-copy accuracy, {first['name_a']} vs {first['name_b']} over "
+        f"{first['n_seeds']} seeds ({first['test']}, alpha {first['alpha']:g}): {verdicts}. "
     )
+    best = max(comps, key=lambda c: (c["verdict"] != stats.NO_DIFFERENCE, abs(c["difference"])))
+    text += best["sentence"] + "."
+    decided = [c for c in result.get("step_comparisons", []) if c["verdict"] != stats.NO_DIFFERENCE]
+    if decided:
+        fastest = max(decided, key=lambda c: abs(c["difference"]))
+        text += " " + fastest["sentence"][0].upper() + fastest["sentence"][1:] + "."
+    if "edges" in result:
+        text += " " + edge_sentence(result)
+    return text

@@ -8,9 +8,12 @@ step, L = sum_b loss(h_T[b]):
 * ``decay_rate``: a log-linear fit, norm ~ a * rate^(T - t); rate < 1 vanishes, > 1 explodes;
 * ``cell_path_check``: for an LSTM with h cut from the gates, dc_T/dc_t is exactly
   diag(prod_{s=t+1..T} f_s) (the constant error carousel of Hochreiter & Schmidhuber 1997,
-  with the forget gate of Gers et al. 2000); returns both sides to compare elementwise;
+  with the forget gate of Gers et al. 2000): true by construction, so it checks the replay;
+  beside it the full dc_T/dc_t (all paths, nothing cut), which the product only approximates;
 * ``matrix_power_norms``: ||W^k||_2, the part of an RNN's Jacobian product that the
   spectral radius of W_hh governs (Pascanu, Mikolov & Bengio 2013; Bengio et al. 1994).
+
+The experiment that runs them all is ``rnnlab.analysis.gradient_flow_experiment``.
 
 Norms are per sample and averaged over the batch. Use float64 layers for long sequences:
 float32 underflows after a few hundred steps of vanishing gradient (zeros are reported,
@@ -31,12 +34,11 @@ __all__ = [
     "state_gradient_norms",
     "jacobian_norms",
     "decay_rate",
+    "scaled_norm",
     "cell_path_check",
     "matrix_power_norms",
     "readout_vector",
-    "gradient_flow_experiment",
     "float64_layer",
-    "finding",
 ]
 
 
@@ -56,10 +58,19 @@ def _forward_index(layer, k: int | None) -> int:
     return k
 
 
+def scaled_norm(g: Tensor, dim: int = -1) -> Tensor:
+    """L2 norm along ``dim`` computed as max|g| * ||g / max|g|||, so that it does not underflow
+    when the squares would (float64 squares vanish below ~1e-154, the values below ~1e-308)."""
+    scale = g.abs().amax(dim=dim, keepdim=True)
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return (g / safe).norm(dim=dim) * scale.squeeze(dim)
+
+
 def _per_sample_norm(grads: list[Tensor | None], ref: list[Tensor]) -> Tensor:
     """List of T gradients (B, H) (None = no path) -> (T,) mean over batch of L2 norms."""
     out = [
-        torch.zeros(()) if g is None else g.double().norm(dim=1).mean() for g, r in zip(grads, ref)
+        torch.zeros((), dtype=torch.float64) if g is None else scaled_norm(g.double(), 1).mean()
+        for g, r in zip(grads, ref)
     ]
     return torch.stack(out)
 
@@ -167,36 +178,60 @@ def decay_rate(norms, skip_last: int = 1) -> dict[str, float]:
     }
 
 
-def cell_path_check(layer: torch.nn.Module, x: Tensor, hx=None, *, k: int = 0) -> dict[str, Tensor]:
-    """An LSTM's cell path: measured dc_T/dc_t against the product of forget gates.
+def cell_path_check(layer: torch.nn.Module, x: Tensor, hx=None, *, k: int = 0) -> dict:
+    """An LSTM's cell path: the product of forget gates against dc_T/dc_t, measured twice.
 
-    The replay detaches h_{t-1} where it enters the gates, so c_t = f_t * c_{t-1} + i_t * g_t
-    with f, i, g constant in c, and dc_T/dc_t = diag(prod_{s=t+1..T} f_s) exactly.
+    1. *By construction* (``measured``): the replay detaches h_{t-1} where it enters the
+       gates, so c_t = f_t * c_{t-1} + i_t * g_t with f, i, g constant in c, and
+       dc_T/dc_t = diag(prod_{s=t+1..T} f_s) exactly. This checks the replay and the
+       algebra; it cannot disagree with the product except by rounding.
+    2. *Full* (``full_measured``): the ordinary replay, where c_{t-1} also reaches c_T through
+       h_{t-1} = o * tanh(c_{t-1}) and the gates of every later step. Its difference from the
+       product (``full_max_error``) is how much the carousel alone misses in this layer.
 
     Returns:
         {"product": (T, B, H) prod of forget gates after each step (1 at t = T),
-         "measured": (T, B, H) the diagonal of the measured Jacobian dc_T/dc_t,
-         "off_diagonal": (T,) largest |off-diagonal entry| of the measured Jacobian,
-         "product_norm", "measured_norm": (T,) spectral norms (max over units of |diag|),
+         "measured": (T, B, H) diagonal of dc_T/dc_t with h cut from the gates,
+         "off_diagonal": (T,) largest |off-diagonal entry| of that Jacobian,
+         "max_error": float, max |product - measured| (rounding only, by construction),
+         "full_measured": (T, B, H) diagonal of the full dc_T/dc_t (all paths),
+         "full_off_diagonal": (T,) largest |off-diagonal entry| of the full Jacobian,
+         "full_max_error": float, max |product - full_measured|,
+         "product_norm", "measured_norm", "full_norm": (T,) max over units of |diagonal|,
          averaged over the batch}.
     """
     if layer_spec(layer).family != "LSTM":
         raise TypeError(f"cell_path_check needs an LSTM, got {type(layer).__name__}")
+
+    def diagonal(record) -> tuple[Tensor, Tensor]:
+        rows = _rows_of_jacobian(record[-1]["c"], [s["c"] for s in record])  # T x (H, B, H)
+        jac = torch.stack(rows).permute(0, 2, 1, 3)  # (T, H_out, B, H_in) -> (T, B, H_out, H_in)
+        diag = jac.diagonal(dim1=2, dim2=3)  # (T, B, H)
+        off = (jac - torch.diag_embed(diag)).abs().amax(dim=(1, 2, 3))  # (T,)
+        return diag.detach(), off.detach()
+
     record = unroll(layer, x, hx, cut_h_to_gates=True)[k]
-    rows = _rows_of_jacobian(record[-1]["c"], [s["c"] for s in record])  # T x (H, B, H)
-    jac = torch.stack(rows).permute(0, 2, 1, 3)  # (T, H_out, B, H_in) -> (T, B, H_out, H_in)
-    measured = jac.diagonal(dim1=2, dim2=3)  # (T, B, H)
-    off = (jac - torch.diag_embed(measured)).abs().amax(dim=(1, 2, 3))  # (T,)
+    measured, off = diagonal(record)
+    full, full_off = diagonal(unroll(layer, x, hx)[k])
     f = torch.stack([s["f"] for s in record]).detach()  # (T, B, H)
     ones = torch.ones_like(f[:1])
     # product[t] = f[t+1] * ... * f[T-1]: a reversed cumulative product, shifted by one step
     tail = torch.cat([f[1:], ones]).flip(0).cumprod(0).flip(0)  # (T, B, H)
+
+    def norm(d: Tensor) -> Tensor:  # (T, B, H) -> (T,)
+        return d.abs().amax(dim=2).double().mean(dim=1)
+
     return {
         "product": tail,
-        "measured": measured.detach(),
-        "off_diagonal": off.detach(),
-        "product_norm": tail.abs().amax(dim=2).double().mean(dim=1),
-        "measured_norm": measured.detach().abs().amax(dim=2).double().mean(dim=1),
+        "measured": measured,
+        "off_diagonal": off,
+        "max_error": (tail - measured).abs().max().item(),
+        "full_measured": full,
+        "full_off_diagonal": full_off,
+        "full_max_error": (tail - full).abs().max().item(),
+        "product_norm": norm(tail),
+        "measured_norm": norm(measured),
+        "full_norm": norm(full),
     }
 
 
@@ -221,113 +256,3 @@ def float64_layer(cell: str, input_size: int, hidden_size: int, seed: int, forge
             cell, input_size, hidden_size, forget_bias=forget_bias, batch_first=False, **kw
         )
     return layer.double()
-
-
-def gradient_flow_experiment(
-    cells: tuple[str, ...] = ("rnn", "lstm", "gru"),
-    lengths: tuple[int, ...] = (10, 30, 100, 300, 1000),
-    hidden_size: int = 32,
-    input_size: int = 8,
-    batch_size: int = 8,
-    forget_bias: float | None = 1.0,
-    radii: tuple[float, ...] = (0.5, 0.9, 1.0, 1.1, 1.5, 2.0, 3.0),
-    radius_seq_len: int = 100,
-    seed: int = 0,
-) -> dict:
-    """Gradient flow at initialisation for each cell and length, the LSTM cell-path check,
-    and the effect of W_hh's spectral radius on a tanh RNN. Layers are float64, inputs
-    x ~ N(0, 1) (seeded); each cell's layer is the same across lengths.
-
-    Returns:
-        {"config": {...},
-         "flow": [{cell, seq_len, dL_dh: [T], dh_T_dh_t: [T], dL_dc: [T] (LSTM), decay,
-                   jacobian_decay}],
-         "cell_path": {seq_len, product_norm: [T], measured_norm: [T], max_abs_difference,
-                       max_off_diagonal},
-         "spectral": [{radius, jacobian: [T], power_norms: [T], decay}]}
-    """
-    config = dict(
-        cells=list(cells),
-        lengths=list(lengths),
-        hidden_size=hidden_size,
-        input_size=input_size,
-        batch_size=batch_size,
-        forget_bias=forget_bias,
-        radii=list(radii),
-        radius_seq_len=radius_seq_len,
-        seed=seed,
-    )
-    g = torch.Generator().manual_seed(seed)
-    inputs = {
-        T: torch.randn(T, batch_size, input_size, generator=g, dtype=torch.float64)
-        for T in sorted(set(lengths) | {radius_seq_len})
-    }
-    flow = []
-    for cell in cells:
-        layer = float64_layer(
-            cell, input_size, hidden_size, seed, forget_bias if cell == "lstm" else None
-        )
-        for T in lengths:
-            grads = state_gradient_norms(layer, inputs[T])
-            jac = jacobian_norms(layer, inputs[T])
-            entry = {
-                "cell": cell,
-                "seq_len": T,
-                "dL_dh": grads["h"].tolist(),
-                "dh_T_dh_t": jac.tolist(),
-                "decay": decay_rate(grads["h"]),
-                "jacobian_decay": decay_rate(jac),
-            }
-            if "c" in grads:
-                entry["dL_dc"] = grads["c"].tolist()
-            flow.append(entry)
-    lstm = float64_layer("lstm", input_size, hidden_size, seed, forget_bias)
-    check = cell_path_check(lstm, inputs[radius_seq_len])
-    cell_path = {
-        "seq_len": radius_seq_len,
-        "product_norm": check["product_norm"].tolist(),
-        "measured_norm": check["measured_norm"].tolist(),
-        "max_abs_difference": (check["product"] - check["measured"]).abs().max().item(),
-        "max_off_diagonal": check["off_diagonal"].max().item(),
-    }
-    spectral = []
-    from rnnlab.analysis.models import set_spectral_radius
-
-    for radius in radii:
-        rnn = float64_layer("rnn", input_size, hidden_size, seed, None)
-        set_spectral_radius(rnn, radius)
-        jac = jacobian_norms(rnn, inputs[radius_seq_len])
-        spectral.append(
-            {
-                "radius": radius,
-                "jacobian": jac.tolist(),
-                "power_norms": matrix_power_norms(rnn.weight_hh_l0, radius_seq_len).tolist(),
-                "decay": decay_rate(jac),
-            }
-        )
-    return {"config": config, "flow": flow, "cell_path": cell_path, "spectral": spectral}
-
-
-def finding(result: dict) -> str:
-    """One sentence stating what ``gradient_flow_experiment`` measured."""
-    flow = result["flow"]
-    T = 100 if any(e["seq_len"] == 100 for e in flow) else max(e["seq_len"] for e in flow)
-    at = {e["cell"]: e for e in flow if e["seq_len"] == T}
-    first = ", ".join(
-        f"{c.upper()} {e['dL_dh'][0]:.1e} (x{e['decay']['rate']:.3f}/step)" for c, e in at.items()
-    )
-    spectral = result["spectral"]
-    vanish = [s["radius"] for s in spectral if s["decay"]["rate"] < 1]
-    explode = [s["radius"] for s in spectral if s["decay"]["rate"] > 1]
-    cp = result["cell_path"]
-    text = f"At T={T}, ||dL/dh_1|| (fitted decay per step) is {first}"
-    if vanish or explode:
-        text += (
-            f"; a tanh RNN's ||dh_T/dh_t|| vanishes for spectral radius "
-            f"{', '.join(f'{r:g}' for r in vanish) or 'none'} and grows for "
-            f"{', '.join(f'{r:g}' for r in explode) or 'none'}"
-        )
-    return text + (
-        f"; the LSTM's forget-gate product matches the measured cell-path Jacobian "
-        f"to {cp['max_abs_difference']:.1e}."
-    )

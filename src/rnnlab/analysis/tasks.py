@@ -26,6 +26,7 @@ from torch import Tensor
 
 __all__ = [
     "first_token_copy",
+    "generate_first_token_copy_data",
     "delayed_recall",
     "parity",
     "mean_sign",
@@ -60,6 +61,13 @@ def first_token_copy(
     _check(batch_size, seq_len)
     x = torch.randint(0, vocab_size, (batch_size, seq_len), generator=gen)  # (B, T)
     return x, x[:, 0].clone()
+
+
+def generate_first_token_copy_data(
+    batch_size: int, seq_len: int, vocab_size: int = 5, gen: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    """The course notes' name for ``first_token_copy``: x (B, T) int64, y (B,) = x[:, 0]."""
+    return first_token_copy(batch_size, seq_len, vocab_size, gen)
 
 
 def delayed_recall(

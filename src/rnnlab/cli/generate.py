@@ -23,10 +23,10 @@ def register(subparsers) -> None:
     )
     p.add_argument("checkpoint", help="checkpoint directory (e.g. runs/NAME/checkpoints/best)")
     p.add_argument("--prompt", default="", help="text to continue (default: start of a sentence)")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy (default 1.0)")
-    p.add_argument("--top-k", type=int, help="sample among the k most likely tokens")
-    p.add_argument("--top-p", type=float, help="sample within the nucleus of probability p")
-    p.add_argument("--max-tokens", type=int, default=100)
+    p.add_argument("--temperature", type=float, default=1.0, help=">= 0, 0 = greedy (default 1.0)")
+    p.add_argument("--top-k", type=int, help="sample among the k >= 1 most likely tokens")
+    p.add_argument("--top-p", type=float, help="sample within the nucleus of mass p in (0, 1]")
+    p.add_argument("--max-tokens", type=int, default=100, help="tokens to sample, >= 1")
     p.add_argument("--allow-unk", action="store_true", help="may sample <UNK>")
     p.add_argument("--seed", type=int, help="random seed (reproducible samples)")
     p.add_argument("--device", default="cpu")
@@ -35,10 +35,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rnnlab.models.language_model import LanguageModel
-    from rnnlab.models.sampling import detokenize, generate
+    from rnnlab.models.sampling import check_sampling_args, detokenize, generate
     from rnnlab.training.checkpoint import CheckpointError, load_model
 
     try:
+        # the arguments first: a typo must not wait for the checkpoint to load
+        check_sampling_args(args.temperature, args.top_k, args.top_p, args.max_tokens, args.seed)
         model, vocab, saved = load_model(args.checkpoint, device=args.device)
         if not isinstance(model, LanguageModel) or vocab is None:
             raise ValueError(f"{args.checkpoint} is not a language model with a vocabulary")

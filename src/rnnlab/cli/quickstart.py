@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.models.lm_training import LMTask, lm_config, load_lm_corpus, train_lm
     from rnnlab.models.sampling import generate
     from rnnlab.text.hmm import ngram_perplexity
+    from rnnlab.training import TrainingInterrupted
     from rnnlab.training.config import ConfigError
     from rnnlab.training.runs import finish_run, flat_metrics, write_metrics
 
@@ -80,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         prepared = LMTask().prepare_corpus(cfg, corpus)
         result = train_lm(cfg, out, prepared=prepared)
+    except TrainingInterrupted as exc:
+        print(f"rnnlab quickstart: {exc}", file=sys.stderr)
+        if exc.checkpoint is not None:
+            print(f"resume with: rnnlab train lm --out {out} --resume", file=sys.stderr)
+        return 130 if exc.signal_name == "SIGINT" else 143
     except (FileExistsError, ValueError) as exc:
         print(f"rnnlab quickstart: {exc}", file=sys.stderr)
         return 2

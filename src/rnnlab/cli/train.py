@@ -16,11 +16,14 @@ the command that resumes it.
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 _COMMON_FLAGS = {
+    "precision": "train.precision",
     "epochs": "train.epochs",
     "lr": "train.lr",
     "seed": "train.seed",
@@ -57,7 +60,17 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
         help="on --resume, allow these keys (or sections) to differ, e.g. train.epochs",
     )
     p.add_argument("--metrics-out", help="write the final metrics as flat JSON here")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 or auto (default: the config's)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1, mps or auto (default: the config's)")
+    p.add_argument(
+        "--precision", choices=["fp32", "bf16", "fp16"], help="autocast precision (default fp32)"
+    )
+    p.add_argument(
+        "--nproc-per-node",
+        type=int,
+        metavar="N",
+        help="run N data-parallel processes on this machine (torchrun --standalone; gloo on "
+        "CPU, NCCL on GPUs); under torchrun itself this is not needed",
+    )
     p.add_argument("--threads", type=int, help="torch CPU threads (1 is best on busy machines)")
     p.add_argument("--epochs", type=int, help="shortcut for --set train.epochs=N")
     p.add_argument("--lr", type=float, help="shortcut for --set train.lr=X")
@@ -109,13 +122,15 @@ def build_config(task, args: argparse.Namespace) -> tuple[Any, Path, bool | str]
 
 def run_task(task, args: argparse.Namespace) -> int:
     """Parse, train, print the result; every expected failure is one clear line."""
+    from rnnlab.text.datasets import DatasetNotFoundError
     from rnnlab.training import CheckpointError, ConfigError
     from rnnlab.training.resume import ResumeError
     from rnnlab.training.runs import resume_command, train_run, write_metrics
     from rnnlab.training.trainer import TrainingDiverged, TrainingInterrupted
-    from rnnlab.text.datasets import DatasetNotFoundError
 
     prog = f"rnnlab train {task.name}"
+    if args.nproc_per_node and "WORLD_SIZE" not in os.environ:
+        return _launch(args.nproc_per_node)
     expected = (
         CheckpointError,
         ConfigError,
@@ -135,11 +150,13 @@ def run_task(task, args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             resume=resume,
             allow_changes=args.allow_config_change,
+            command=shlex.join(["rnnlab", *sys.argv[1:]]),
         )
     except TrainingInterrupted as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         if exc.checkpoint is not None:
             print(f"resume with: {resume_command(task, out)}", file=sys.stderr)
+            _report(out)
         return 130 if exc.signal_name == "SIGINT" else 143
     except TrainingDiverged as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
@@ -147,9 +164,48 @@ def run_task(task, args: argparse.Namespace) -> int:
     except expected as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
-    write_metrics(args.metrics_out, result)
-    print(_summary(result, task.unit))
+    from rnnlab.training import distributed
+
+    if distributed.current().is_main:
+        write_metrics(args.metrics_out, result)
+        print(_summary(result, task.unit))
+    distributed.shutdown()
     return 0
+
+
+def _report(out: Path) -> None:
+    """report.html of an interrupted run (what it has so far); never fails the command."""
+    try:
+        from rnnlab.reporting import write_report
+
+        write_report(out)
+    except Exception:  # noqa: BLE001 - the report is a nicety
+        pass
+
+
+def _launch(nproc: int) -> int:
+    """Re-run this very command under ``torchrun --standalone --nproc-per-node N``."""
+    import subprocess
+
+    if nproc < 1:
+        print(f"--nproc-per-node must be >= 1, got {nproc}", file=sys.stderr)
+        return 2
+    argv = sys.argv[1:]
+    keep = []
+    skip = False
+    for arg in argv:  # drop --nproc-per-node N / --nproc-per-node=N
+        if skip:
+            skip = False
+            continue
+        if arg == "--nproc-per-node":
+            skip = True
+            continue
+        if arg.startswith("--nproc-per-node="):
+            continue
+        keep.append(arg)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    cmd += [f"--nproc-per-node={nproc}", "-m", "rnnlab", *keep]
+    return subprocess.run(cmd).returncode
 
 
 def _summary(result: dict[str, Any], unit: str) -> str:

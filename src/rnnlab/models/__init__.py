@@ -1,6 +1,7 @@
 """Models built from rnnlab's layers, each implementing the trainer's model contract.
 
-``language_model``: ``LanguageModel`` / ``LMConfig`` (registered as "language_model");
+``language_model``: ``LanguageModel`` (registered as "language_model"); ``lm_config``: its
+``LMConfig``; ``size``: parameter counts and the refusal of models too large to allocate;
 ``lm_training``: the language-modelling task (``LMTask``, registered as "lm");
 ``sampling``: ``generate`` (temperature, top-k, top-p) for language models;
 ``classifier``: ``SequenceClassifier`` / ``ClassifierConfig`` ("sequence_classifier");

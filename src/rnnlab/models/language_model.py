@@ -21,21 +21,26 @@ Regularisers (all off by default):
   2018), the recurrent layer's ``weight_drop`` option.
 * ``tie_weights``: the decoder shares the embedding matrix (Press & Wolf, 2017; Inan et al.,
   2017); the embedding size must equal the top layer's output size.
+* ``top_hidden_size``: a top layer of another size than the others (AWD-LSTM's 1150, 1150,
+  400, tied to a 400-d embedding); the layers then run one by one, with per-layer states.
+* ``ar_alpha`` / ``tar_beta``: activation and temporal activation regularisation of the top
+  layer's output (Merity et al., 2017), in training only (``activation_regularisation``).
 
 Shapes: T time, B batch, E embedding, H hidden (P = proj_size or H), V vocabulary, L layers.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnlab.models.activation_regularisation import PENALTY_SUM, activation_penalty
+from rnnlab.models.lm_config import LMConfig
+from rnnlab.models.size import check_fits_in_memory, lm_parameter_count
 from rnnlab.nn.cells import set_forget_bias
 from rnnlab.nn.dropout import EmbeddingDropout, LockedDropout
 from rnnlab.nn.recurrent import recurrent_layer
@@ -47,113 +52,15 @@ __all__ = ["LMConfig", "LanguageModel"]
 State = Any  # LSTM: (h (L, B, P), c (L, B, H)); RNN / GRU: h (L, B, H)
 
 
-@dataclass(frozen=True)
-class LMConfig:
-    """Architecture of a ``LanguageModel`` (JSON-serialisable; saved in checkpoints).
-
-    Attributes:
-        vocab_size: V, the number of token ids; 0 in a run config means "from the
-            vocabulary" (the model itself needs V >= 1).
-        cell: "lstm", "gru", "rnn" (tanh) or "rnn_relu".
-        embed_dim: E.
-        hidden_size: H, units per recurrent layer.
-        num_layers: L.
-        proj_size: LSTM output projection P (0 = none).
-        dropout: dropout before the decoder; also the default of the two below.
-        dropout_input: dropout on the embedding output (None = ``dropout``).
-        dropout_hidden: dropout between recurrent layers (None = ``dropout``).
-        dropout_kind: "standard" (fresh mask per step) or "locked" (one mask per sequence).
-        embedding_dropout: probability of dropping a whole word type from a batch.
-        weight_drop: DropConnect probability on hidden-to-hidden weights.
-        tie_weights: share the embedding matrix with the decoder (needs E == P).
-        forget_bias: LSTM forget-gate bias (None = the layer's default init).
-        init_range: if set, every weight uniform in (-init_range, init_range) and the
-            decoder bias 0 (Zaremba et al.); else the layers' own init and the embedding /
-            decoder uniform in (-0.1, 0.1).
-        backend: the recurrent layers' execution path, "auto", "scratch" or "native".
-    """
-
-    vocab_size: int = 0
-    cell: Literal["lstm", "gru", "rnn", "rnn_relu"] = "lstm"
-    embed_dim: int = 200
-    hidden_size: int = 200
-    num_layers: int = 2
-    proj_size: int = 0
-    dropout: float = 0.0
-    dropout_input: float | None = None
-    dropout_hidden: float | None = None
-    dropout_kind: Literal["standard", "locked"] = "standard"
-    embedding_dropout: float = 0.0
-    weight_drop: float = 0.0
-    tie_weights: bool = False
-    forget_bias: float | None = None
-    init_range: float | None = None
-    backend: Literal["auto", "scratch", "native"] = "auto"
-
-    def __post_init__(self) -> None:
-        errors = []
-        if self.vocab_size < 0:
-            errors.append(f"vocab_size must be >= 0, got {self.vocab_size}")
-        if self.cell not in ("lstm", "gru", "rnn", "rnn_relu"):
-            errors.append(f"cell must be lstm, gru, rnn or rnn_relu, got {self.cell!r}")
-        for name in ("embed_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                errors.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.proj_size and (self.cell != "lstm" or self.proj_size >= self.hidden_size):
-            errors.append(
-                f"proj_size needs cell='lstm' and proj_size < hidden_size, got "
-                f"proj_size={self.proj_size} with cell={self.cell!r}, "
-                f"hidden_size={self.hidden_size}"
-            )
-        for name in (
-            "dropout",
-            "dropout_input",
-            "dropout_hidden",
-            "embedding_dropout",
-            "weight_drop",
-        ):
-            p = getattr(self, name)
-            if p is not None and not 0.0 <= p < 1.0:
-                errors.append(f"{name} must be in [0, 1), got {p}")
-        if self.dropout_kind not in ("standard", "locked"):
-            errors.append(f"dropout_kind must be 'standard' or 'locked', got {self.dropout_kind!r}")
-        if self.tie_weights and self.embed_dim != self.output_size:
-            errors.append(
-                f"tie_weights needs embed_dim == the top layer's output size, got embed_dim="
-                f"{self.embed_dim} and output size {self.output_size} "
-                f"({'proj_size' if self.proj_size else 'hidden_size'}); set both to the same value"
-            )
-        if errors:
-            raise ValueError("invalid LMConfig: " + "; ".join(errors))
-
-    @property
-    def output_size(self) -> int:
-        """P: the size of the top recurrent layer's output."""
-        return self.proj_size or self.hidden_size
-
-    @property
-    def p_input(self) -> float:
-        return self.dropout if self.dropout_input is None else self.dropout_input
-
-    @property
-    def p_hidden(self) -> float:
-        return self.dropout if self.dropout_hidden is None else self.dropout_hidden
-
-    def vocab_sizes(self) -> dict[str, int]:
-        """The vocabularies a checkpoint must hold for this model: ``tokens`` of size V."""
-        return {"tokens": self.vocab_size}
-
-    def replace(self, **changes: Any) -> LMConfig:
-        return dataclasses.replace(self, **changes)
-
-
-def _make_layer(cfg: LMConfig, input_size: int, num_layers: int, dropout: float) -> nn.Module:
+def _make_layer(
+    cfg: LMConfig, input_size: int, num_layers: int, dropout: float, hidden_size: int
+) -> nn.Module:
     """One rnnlab recurrent layer (time-major) with ``num_layers`` stacked layers."""
     lstm_only = dict(proj_size=cfg.proj_size, forget_bias=cfg.forget_bias)
     return recurrent_layer(
         cfg.cell,
         input_size,
-        cfg.hidden_size,
+        hidden_size,
         num_layers=num_layers,
         dropout=dropout if num_layers > 1 else 0.0,
         weight_drop=cfg.weight_drop,
@@ -172,7 +79,7 @@ def _map_state(fn, state: State) -> State:
     if state is None:
         return None
     if isinstance(state, (tuple, list)):
-        return type(state)(fn(s) for s in state)
+        return type(state)(_map_state(fn, s) for s in state)  # per-layer states nest
     return fn(state)
 
 
@@ -203,6 +110,7 @@ class LanguageModel(nn.Module):
                 f"LanguageModel needs vocab_size >= 1, got {config.vocab_size} "
                 "(set it from the vocabulary: config.replace(vocab_size=len(vocab)))"
             )
+        check_fits_in_memory(lm_parameter_count(config), what=f"LanguageModel({config.describe()})")
         self.config = cfg = config
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed_dim)
         self.embed = (
@@ -213,13 +121,20 @@ class LanguageModel(nn.Module):
         self.drop_input = _dropout(cfg.p_input, cfg.dropout_kind)
         # Locked dropout between layers needs the layers one by one; otherwise one fused
         # multi-layer module (fastest: torch's kernels can run it in one call).
-        self.layerwise = cfg.dropout_kind == "locked" and cfg.p_hidden > 0 and cfg.num_layers > 1
+        # Different layer sizes need them one by one, too.
+        locked_between = cfg.dropout_kind == "locked" and cfg.p_hidden > 0 and cfg.num_layers > 1
+        self.layerwise = locked_between or cfg.per_layer_sizes
         if self.layerwise:
-            sizes = [cfg.embed_dim] + [cfg.output_size] * (cfg.num_layers - 1)
-            self.layers = nn.ModuleList(_make_layer(cfg, d, 1, 0.0) for d in sizes)
-            self.drop_hidden = LockedDropout(cfg.p_hidden)
+            hidden = cfg.hidden_sizes
+            inputs = [cfg.embed_dim] + [cfg.proj_size or h for h in hidden[:-1]]
+            self.layers = nn.ModuleList(
+                _make_layer(cfg, d, 1, 0.0, h) for d, h in zip(inputs, hidden)
+            )
+            self.drop_hidden = _dropout(cfg.p_hidden, cfg.dropout_kind)
         else:
-            self.rnn = _make_layer(cfg, cfg.embed_dim, cfg.num_layers, cfg.p_hidden)
+            self.rnn = _make_layer(
+                cfg, cfg.embed_dim, cfg.num_layers, cfg.p_hidden, cfg.hidden_size
+            )
         self.drop_output = _dropout(cfg.dropout, cfg.dropout_kind)
         self.decoder = nn.Linear(cfg.output_size, cfg.vocab_size)
         if cfg.tie_weights:
@@ -257,13 +172,19 @@ class LanguageModel(nn.Module):
     def initial_state(
         self, batch_size: int | None, device: torch.device | str | None = None
     ) -> State:
-        """Zero state: LSTM (h (L, B, P), c (L, B, H)); RNN / GRU h (L, B, H).
+        """Zero state: LSTM (h (L, B, P), c (L, B, H)); RNN / GRU h (L, B, H); with
+        ``top_hidden_size`` a tuple of L such states with L = 1, one per layer.
         None when ``batch_size`` is unknown (``forward`` then starts from zeros)."""
         if batch_size is None:
             return None
         cfg = self.config
         ref = self.decoder.weight
         kw = dict(device=device if device is not None else ref.device, dtype=ref.dtype)
+        if cfg.per_layer_sizes:
+            zeros = [torch.zeros(1, batch_size, h, **kw) for h in cfg.hidden_sizes]  # (1, B, H_k)
+            if cfg.cell == "lstm":
+                return tuple((z, torch.zeros_like(z)) for z in zeros)
+            return tuple(zeros)
         h = torch.zeros(cfg.num_layers, batch_size, cfg.output_size, **kw)
         if cfg.cell == "lstm":
             return (h, torch.zeros(cfg.num_layers, batch_size, cfg.hidden_size, **kw))
@@ -275,6 +196,14 @@ class LanguageModel(nn.Module):
 
     def _check_state(self, state: State, batch_size: int) -> None:
         cfg = self.config
+        if cfg.per_layer_sizes:
+            expected = [(1, batch_size, h) for h in cfg.hidden_sizes]
+            got = None
+            if isinstance(state, (tuple, list)) and len(state) == cfg.num_layers:
+                got = [tuple((s[0] if cfg.cell == "lstm" else s).shape) for s in state]
+            if got != expected:
+                raise ValueError(f"expected per-layer states h of shapes {expected}, got {got}")
+            return
         expected = (cfg.num_layers, batch_size, cfg.output_size)
         h = state[0] if cfg.cell == "lstm" else state
         if cfg.cell == "lstm" and not (isinstance(state, (tuple, list)) and len(state) == 2):
@@ -295,32 +224,52 @@ class LanguageModel(nn.Module):
         Returns:
             (logits (T, B, V), state): the state after the last step.
         """
+        logits, state, _, _ = self._forward(tokens, state)
+        return logits, state
+
+    def _forward(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor, Tensor]:
+        """(logits (T, B, V), state, top output (T, B, P), the same after dropout);
+        ``tokens`` (T, B) and ``state`` checked as ``forward`` checks them."""
         if tokens.dim() != 2 or tokens.dtype != torch.long:
             raise ValueError(
                 f"expected int64 tokens of shape (T, B), got {tokens.dtype} {tuple(tokens.shape)}"
             )
         T, B = tokens.shape
+        if T == 0 or B == 0:
+            raise ValueError(f"expected tokens (T, B) with T, B >= 1, got shape {(T, B)}")
+        V = self.config.vocab_size
+        low, high = (int(x) for x in torch.aminmax(tokens))  # one reduction, one sync
+        if low < 0 or high >= V:
+            raise ValueError(
+                f"expected token ids in [0, {V}) (the model's vocab_size), got ids from {low} "
+                f"to {high}: a vocabulary of another size?"
+            )
         if state is None:
-            state = self.initial_state(B, tokens.device)
+            state = self.initial_state(tokens.shape[1], tokens.device)
         else:
-            self._check_state(state, B)
+            self._check_state(state, tokens.shape[1])
         x = self.drop_input(self.embed(tokens))  # (T, B, E)
         if self.layerwise:
             x, state = self._run_layerwise(x, state)  # (T, B, P)
         else:
             x, state = self.rnn(x, state)  # (T, B, P)
-        logits = self.decoder(self.drop_output(x))  # (T, B, V)
-        return logits, state
+        dropped = self.drop_output(x)  # (T, B, P)
+        return self.decoder(dropped), state, x, dropped  # logits (T, B, V)
 
     def _run_layerwise(self, x: Tensor, state: State) -> tuple[Tensor, State]:
-        lstm = self.config.cell == "lstm"
+        lstm, per_layer = self.config.cell == "lstm", self.config.per_layer_sizes
         finals = []
         for k, layer in enumerate(self.layers):
             if k > 0:
                 x = self.drop_hidden(x)  # (T, B, P), one mask per sequence
-            hx = (state[0][k : k + 1], state[1][k : k + 1]) if lstm else state[k : k + 1]
+            if per_layer:
+                hx = state[k]
+            else:
+                hx = (state[0][k : k + 1], state[1][k : k + 1]) if lstm else state[k : k + 1]
             x, hk = layer(x, hx)  # (T, B, P), state of layer k with L = 1
             finals.append(hk)
+        if per_layer:
+            return x, tuple(finals)
         if lstm:
             return x, (torch.cat([h for h, _ in finals]), torch.cat([c for _, c in finals]))
         return x, torch.cat(finals)
@@ -334,19 +283,31 @@ class LanguageModel(nn.Module):
             batch: ``LMBatch(inputs (T, B), targets (T, B))`` (or any pair).
             state: carried state (None for zeros); detached by the trainer between steps.
         Returns:
-            ``StepOutput(loss, count = T * B, state, time_steps = T)``.
+            ``StepOutput(loss, count = T * B, state, sums, time_steps = T)``; in training with
+            ``ar_alpha`` / ``tar_beta`` the loss includes AR / TAR and ``sums`` holds the
+            penalty times count (``summarize`` takes it out of the reported loss).
         """
         inputs, targets = batch
         device = self.decoder.weight.device
         inputs, targets = inputs.to(device), targets.to(device)
-        logits, state = self(inputs, state)  # (T, B, V)
+        cfg = self.config
+        logits, state, raw, dropped = self._forward(inputs, state)  # (T, B, V), ..., (T, B, P)
         V = logits.shape[-1]
         loss = F.cross_entropy(logits.view(-1, V), targets.reshape(-1))  # mean over T * B
-        return StepOutput(loss, float(targets.numel()), state, None, int(targets.shape[0]))
+        count, sums = float(targets.numel()), None
+        if self.training and (cfg.ar_alpha > 0 or cfg.tar_beta > 0):
+            penalty = activation_penalty(raw, dropped, cfg.ar_alpha, cfg.tar_beta)
+            loss = loss + penalty
+            sums = {PENALTY_SUM: float(penalty.detach()) * count}
+        return StepOutput(loss, count, state, sums, int(targets.shape[0]))
 
     def summarize(self, totals: Mapping[str, float]) -> dict[str, float]:
-        """Mean loss (nats per token) and perplexity."""
-        return summarize_loss(totals)
+        """Mean cross-entropy (nats per token) and perplexity; with AR / TAR in training,
+        also ``penalty`` (their mean), which the reported loss excludes."""
+        if PENALTY_SUM not in totals:
+            return summarize_loss(totals)
+        penalty = totals[PENALTY_SUM] / totals["count"]
+        return {**summarize_loss({**totals, "loss": totals["loss"] - penalty}), "penalty": penalty}
 
     def extra_repr(self) -> str:
         return f"layerwise={self.layerwise}"

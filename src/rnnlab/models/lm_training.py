@@ -356,8 +356,32 @@ class LMTask(Task):
                 )
         return _eval_batches(tokens, vocab, cfg.data.eval_batch_size, cfg.data.bptt)
 
+    def after_run(self, model, prepared: Prepared, out: Path) -> dict[str, Any]:
+        """``samples.txt`` (five samples) and ``inspect/`` (gate heat maps and gradient flow
+        on the first 24 tokens of the validation stream), for the run's report."""
+        from rnnlab.cli.inspect import write_inspection
+        from rnnlab.files import write_atomic
+        from rnnlab.models.sampling import generate
+
+        vocab, seed = prepared.vocabs[VOCAB], prepared.cfg.train.seed
+        char = prepared.cfg.data.char
+        stop = "\n" if char else "<eos>"
+        lines = []
+        for i in range(5):
+            words = generate(model, vocab, "", max_tokens=60, stop_at=stop, seed=seed + i)
+            words = [w for w in words if w != stop]
+            lines.append(("" if char else " ").join(words))
+        text = "".join(line + "\n" for line in lines)
+        write_atomic(out / "samples.txt", lambda p: p.write_text(text, encoding="utf-8"))
+        ids = prepared.data["valid"].data[:24, 0].tolist()
+        tokens = vocab.decode(ids)
+        write_inspection(model, vocab, tokens, out / "inspect")
+        return {"samples_txt": str(out / "samples.txt")}
+
     def summary_line(self, split: str, metrics: dict[str, Any]) -> str:
-        line = f"{split} ppl {metrics[f'{split}_ppl']:.2f} ({metrics[f'{split}_tokens']:.0f} tokens)"
+        line = (
+            f"{split} ppl {metrics[f'{split}_ppl']:.2f} ({metrics[f'{split}_tokens']:.0f} tokens)"
+        )
         if "optimal_ppl" in metrics and split == "test":
             line += f"; exact optimum {metrics['optimal_ppl']:.2f}"
         return line

@@ -11,19 +11,85 @@ At each step the model's next-token logits are
 
 The prompt is tokenized with the vocabulary's tokenizer; words the vocabulary does not
 know map to ``<UNK>`` with a warning that names them.
+
+Arguments are checked before anything runs (``check_sampling_args``): a temperature that is
+NaN, infinite or negative, ``top_k`` < 1, ``top_p`` outside (0, 1] or ``max_tokens`` < 1 is
+a ``ValueError`` (``top_k=0`` used to mean "off" silently; None is "off"). A model whose
+weights or logits are not finite raises ``NonFiniteModelError`` naming the tensors, instead
+of torch's "probability tensor contains inf/nan".
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
-__all__ = ["generate", "filter_logits", "banned_ids", "detokenize"]
+__all__ = [
+    "NonFiniteModelError",
+    "banned_ids",
+    "check_finite_weights",
+    "check_sampling_args",
+    "detokenize",
+    "filter_logits",
+    "generate",
+]
 
 _UNK_SPELLINGS = ("<UNK>", "<unk>")
+
+
+class NonFiniteModelError(ValueError):
+    """The model's weights (or its logits) hold NaN or infinity: nothing can be sampled."""
+
+
+def check_sampling_args(
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    max_tokens: int = 1,
+    seed: int | None = None,
+) -> None:
+    """Raise ``ValueError`` naming the argument unless: ``temperature`` is a finite number
+    >= 0 (0 = greedy), ``top_k`` None or an integer >= 1, ``top_p`` None or in (0, 1],
+    ``max_tokens`` an integer >= 1, ``seed`` None or an integer torch can seed with
+    (-2**63 .. 2**64 - 1)."""
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
+    if not math.isfinite(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be finite and >= 0 (0 = greedy), got {temperature}")
+    if top_k is not None and (
+        isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1
+    ):
+        raise ValueError(f"top_k must be an integer >= 1 (or None for no cut), got {top_k!r}")
+    if top_p is not None and (
+        isinstance(top_p, bool) or not isinstance(top_p, numbers.Real) or not 0.0 < top_p <= 1.0
+    ):
+        raise ValueError(f"top_p must be in (0, 1] (or None for no cut), got {top_p!r}")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, numbers.Integral):
+        raise ValueError(f"max_tokens must be an integer >= 1, got {max_tokens!r}")
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+    if seed is not None and (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or not -(2**63) <= seed < 2**64
+    ):
+        raise ValueError(f"seed must be an integer in [-2**63, 2**64), got {seed!r}")
+
+
+def check_finite_weights(model) -> None:
+    """Raise ``NonFiniteModelError`` naming the parameters that hold NaN or infinity."""
+    bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise NonFiniteModelError(
+            f"the model's weights are not finite (NaN or inf in {shown}): the checkpoint is "
+            "corrupt or its training diverged; sample from an earlier checkpoint"
+        )
 
 
 def banned_ids(vocab, allow_unk: bool = False) -> list[int]:
@@ -47,10 +113,11 @@ def filter_logits(
     Top-p keeps the smallest set of most likely tokens whose total probability is at
     least ``top_p`` (the most likely token is always kept).
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 here (0 means greedy), got {temperature}")
+    check_sampling_args(temperature, top_k, top_p)
+    if temperature == 0:
+        raise ValueError("temperature must be > 0 here (0 means greedy: take the argmax)")
     logits = logits / temperature
-    if top_k is not None and top_k > 0 and top_k < logits.shape[-1]:
+    if top_k is not None and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]  # (..., 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if top_p is not None and top_p < 1.0:
@@ -105,9 +172,10 @@ def generate(
         model: a ``LanguageModel`` (``forward(tokens (T, B), state) -> (logits (T, B, V), state)``).
         vocab: its ``Vocabulary`` (sizes must match).
         prompt: text (tokenized by ``vocab.tokenizer``) or a token list; empty = start of text.
-        max_tokens: number of tokens to sample.
+        max_tokens: number of tokens to sample (>= 1).
         temperature: > 0 scales the logits; 0 is greedy decoding.
-        top_k, top_p: keep only the k most likely / the nucleus of mass p (None = off).
+        top_k, top_p: keep only the k >= 1 most likely / the nucleus of mass p in (0, 1]
+            (None = off).
         allow_unk: may sample unknown-word tokens.
         stop_at: stop after sampling this token (e.g. "<eos>").
         seed: seed of a private random generator (reproducible samples).
@@ -115,18 +183,15 @@ def generate(
         The sampled tokens (the prompt is not included).
     Raises:
         ValueError: the vocabulary does not fit the model, or bad sampling arguments.
+        NonFiniteModelError: the model's weights or logits hold NaN or infinity.
     """
     V = model.config.vocab_size
     if len(vocab) != V:
         raise ValueError(
             f"vocabulary of size {len(vocab)} does not match the model's vocab_size {V}"
         )
-    if max_tokens < 0:
-        raise ValueError(f"max_tokens must be >= 0, got {max_tokens}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    check_sampling_args(temperature, top_k, top_p, max_tokens, seed)
+    check_finite_weights(model)
     ids = _prompt_ids(vocab, prompt) if (prompt if isinstance(prompt, str) else len(prompt)) else []
     if not ids:
         ids = [_start_id(vocab)]
@@ -145,7 +210,12 @@ def generate(
         logits, state = model(inputs, None)  # (T, 1, V)
         last = logits[-1, 0]  # (V,)
         out: list[str] = []
-        for _ in range(max_tokens):
+        for step in range(max_tokens):
+            if not bool(torch.isfinite(last).all()):
+                raise NonFiniteModelError(
+                    f"the model's logits are not finite at sampled token {step + 1} although "
+                    "its weights are: they overflow; the checkpoint's weights are unusable"
+                )
             last = last.index_fill(0, ban, float("-inf"))
             if temperature == 0:
                 nxt = int(torch.argmax(last))

@@ -15,7 +15,13 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.nn import functional as RF
-from rnnlab.nn._checks import check_input_features, check_state, zeros_state
+from rnnlab.nn._checks import (
+    check_finite,
+    check_input_features,
+    check_size,
+    check_state,
+    zeros_state,
+)
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
@@ -30,10 +36,8 @@ class _CellBase(nn.Module):
         self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
     ) -> None:
         super().__init__()
-        if input_size <= 0 or hidden_size <= 0:
-            raise ValueError(
-                f"expected input_size > 0 and hidden_size > 0, got {input_size}, {hidden_size}"
-            )
+        input_size = check_size("input_size", input_size)
+        hidden_size = check_size("hidden_size", hidden_size)
         kw = {"device": device, "dtype": dtype}
         G = self.gates
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
@@ -143,6 +147,8 @@ class LSTMCell(_CellBase):
         device=None,
         dtype=None,
     ) -> None:
+        if forget_bias is not None:
+            forget_bias = check_finite("forget_bias", forget_bias)
         self.forget_bias = forget_bias
         super().__init__(input_size, hidden_size, bias, device, dtype)
 

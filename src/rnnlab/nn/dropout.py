@@ -21,13 +21,14 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnlab.nn._checks import check_probability
+
 __all__ = ["LockedDropout", "EmbeddingDropout"]
 
 
 def _check_p(p: float) -> float:
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
-    return float(p)
+    """A dropout probability in [0, 1) (p = 1 would divide by zero when rescaling)."""
+    return check_probability("dropout probability", p, inclusive_one=False)
 
 
 class LockedDropout(nn.Module):
@@ -46,6 +47,8 @@ class LockedDropout(nn.Module):
     def __init__(self, p: float = 0.5, batch_first: bool = False) -> None:
         super().__init__()
         self.p = _check_p(p)
+        if not isinstance(batch_first, bool):  # "no" is truthy
+            raise TypeError(f"expected batch_first to be True or False, got {batch_first!r}")
         self.batch_first = batch_first
 
     def forward(self, x: Tensor) -> Tensor:

@@ -13,6 +13,9 @@ load either way.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -46,8 +49,8 @@ class WordEmbedding(nn.Module):
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        if not std > 0:
-            raise ValueError(f"std must be > 0, got {std!r}")
+        if isinstance(std, bool) or not isinstance(std, numbers.Real) or not 0 < std < math.inf:
+            raise ValueError(f"std must be a finite number > 0, got {std!r}")
         if padding_idx is not None:
             if not -vocab_size <= padding_idx < vocab_size:
                 raise ValueError(

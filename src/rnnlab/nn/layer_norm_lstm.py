@@ -22,7 +22,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnlab.nn import functional as RF
-from rnnlab.nn._checks import check_input_features, check_state, zeros_state
+from rnnlab.nn._checks import (
+    check_finite,
+    check_input_features,
+    check_probability,
+    check_size,
+    check_state,
+    check_time_steps,
+    zeros_state,
+)
 from rnnlab.nn.lengths import check_lengths, length_mask
 
 __all__ = ["LayerNormLSTM"]
@@ -52,19 +60,19 @@ class LayerNormLSTM(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
-            raise ValueError(
-                "expected input_size, hidden_size and num_layers > 0, "
-                f"got {input_size}, {hidden_size}, {num_layers}"
-            )
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"expected dropout in [0, 1], got {dropout!r}")
+        input_size = check_size("input_size", input_size)
+        hidden_size = check_size("hidden_size", hidden_size)
+        num_layers = check_size("num_layers", num_layers)
+        dropout = check_probability("dropout", dropout)
+        forget_bias = check_finite("forget_bias", forget_bias)
+        if check_finite("eps", eps) <= 0:
+            raise ValueError(f"expected eps > 0 (layer normalisation divides by it), got {eps!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.batch_first, self.dropout, self.forget_bias, self.eps = (
             batch_first,
-            float(dropout),
+            dropout,
             forget_bias,
-            eps,
+            float(eps),
         )
         self.last_backend = "scratch"
         self.backend_reason = "layer normalisation has no native kernel"
@@ -130,6 +138,7 @@ class LayerNormLSTM(nn.Module):
         check_input_features(input, self.input_size, {3: layout}, ref)
         x = input.transpose(0, 1) if self.batch_first else input  # (T, B, D)
         T, B = x.shape[0], x.shape[1]
+        check_time_steps(T, input.shape)
         lengths = check_lengths(lengths, B, T)
         mask = None if lengths is None else length_mask(lengths, T, x.device).unsqueeze(2)
         shape = (self.num_layers, B, self.hidden_size)

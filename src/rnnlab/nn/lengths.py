@@ -13,6 +13,7 @@ padded outputs stay where they were (and zero).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -44,7 +45,11 @@ def check_lengths(lengths: Tensor | Sequence[int] | None, B: int, T: int) -> Ten
             raise ValueError(f"expected integer lengths, got dtype {lengths.dtype}")
         lengths = lengths.detach().to("cpu", torch.int64)
     else:
-        lengths = torch.as_tensor(list(lengths), dtype=torch.int64, device="cpu")
+        lengths = list(lengths)
+        wrong = [x for x in lengths if isinstance(x, bool) or not isinstance(x, numbers.Integral)]
+        if wrong:  # as_tensor(..., int64) would turn 1.5 into 1 and True into 1
+            raise ValueError(f"expected integer lengths, got {wrong[0]!r}")
+        lengths = torch.as_tensor(lengths, dtype=torch.int64, device="cpu")
     if lengths.dim() != 1 or lengths.shape[0] != B:
         raise ValueError(f"expected lengths of shape ({B},), got {tuple(lengths.shape)}")
     if B and (int(lengths.min()) <= 0 or int(lengths.max()) > T):

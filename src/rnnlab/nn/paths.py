@@ -18,6 +18,9 @@ Arguments of both:
     weights: per (layer, direction) [w_ih, w_hh, b_ih, b_hh, w_hr], None where absent.
 Returns:
     (output (T, B, D*P), zero at padded steps; final states, shaped like ``states``).
+
+Under ``torch.autocast`` both cast the input and the states to the autocast dtype and
+return outputs and states in it (``rnnlab.nn.autocast``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import torch.nn.functional as F
 from torch import _VF, Tensor
 from torch.nn.utils.rnn import PackedSequence
 
+from rnnlab.nn.autocast import autocast_dtype
 from rnnlab.nn.lengths import (
     length_mask,
     packed_to_padded,
@@ -57,6 +61,9 @@ def _weights_copied_quietly(layer, x: Tensor):
 
 def run_native(layer, x: Tensor, states: list[Tensor], lengths: Tensor | None, weights):
     """torch's fused kernel over all layers and directions at once."""
+    dtype = autocast_dtype(x.device.type)
+    if dtype is not None:  # torch's kernels cast their weights under autocast themselves
+        x, states = x.to(dtype), [s.to(dtype) for s in states]
     flat = [w for group in weights for w in group if w is not None]
     fn = _NATIVE[layer.mode]
     lstm = layer.mode == "LSTM"
@@ -79,6 +86,16 @@ def run_native(layer, x: Tensor, states: list[Tensor], lengths: Tensor | None, w
 
 def run_scratch(layer, x: Tensor, states: list[Tensor], lengths: Tensor | None, weights):
     """Layer by layer, direction by direction: hoisted input projection, then a scan."""
+    dtype = autocast_dtype(x.device.type)
+    if dtype is None:
+        return _run_scratch(layer, x, states, lengths, weights)
+    # One dtype throughout: the scans' in-place ops and out= buffers cannot mix dtypes.
+    weights = [[None if w is None else w.to(dtype) for w in group] for group in weights]
+    with torch.autocast(x.device.type, enabled=False):
+        return _run_scratch(layer, x.to(dtype), [s.to(dtype) for s in states], lengths, weights)
+
+
+def _run_scratch(layer, x: Tensor, states: list[Tensor], lengths: Tensor | None, weights):
     T, D = x.shape[0], layer.num_directions
     mask = None if lengths is None else length_mask(lengths, T, x.device)  # (T, B)
     rev = None if lengths is None else reverse_index(lengths, T, x.device)  # (T, B)

@@ -13,6 +13,8 @@ Two execution paths compute the same function (``backend=``):
   sequence around within its own length; lengths become a (T, B) mask.
 * ``native``: torch's fused kernels (``torch._VF.lstm`` etc., oneDNN / cuDNN), called
   with the flat weight list in torch's order as ``torch.nn.RNNBase.forward`` does.
+* ``fused``: the scratch path with one Triton kernel per step for the element-wise math
+  (``rnnlab.nn.fused``; needs triton and a CUDA device, or ``TRITON_INTERPRET=1``).
 
 ``auto`` (the default) lets ``rnnlab.nn.backend.choose_backend`` decide; after each
 forward ``layer.last_backend`` and ``layer.backend_reason`` say what ran and why.
@@ -34,9 +36,18 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnlab.nn import scan
-from rnnlab.nn._checks import check_input_features, check_state, zeros_state
-from rnnlab.nn.backend import choose_backend
+from rnnlab.nn._checks import (
+    check_finite,
+    check_input_features,
+    check_probability,
+    check_size,
+    check_state,
+    check_time_steps,
+    zeros_state,
+)
+from rnnlab.nn.backend import check_backend_name, choose_backend
 from rnnlab.nn.cells import set_forget_bias
+from rnnlab.nn.fused import unavailable_reason
 from rnnlab.nn.lengths import check_lengths, packed_to_padded, padded_to_packed
 from rnnlab.nn.paths import run_native, run_scratch
 
@@ -45,6 +56,13 @@ __all__ = ["RNN", "LSTM", "GRU", "CELL_TYPES", "recurrent_layer"]
 logger = logging.getLogger("rnnlab.nn")
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _fused_scans():
+    """``rnnlab.nn.fused.scan``, imported (with triton) only when a fused scan runs."""
+    from rnnlab.nn.fused import scan as fused_scan
+
+    return fused_scan
 
 
 class _RecurrentBase(nn.Module):
@@ -59,7 +77,7 @@ class _RecurrentBase(nn.Module):
         proj_size: P < H, LSTM only: h_t = (o * tanh(c_t)) W_hr^T.
     rnnlab's extras (keyword-only):
         weight_drop: DropConnect probability on every W_hh, in training.
-        backend: "auto", "scratch" or "native" (module docstring).
+        backend: "auto", "scratch", "native" or "fused" (module docstring).
         device, dtype: of the parameters.
     """
 
@@ -83,24 +101,27 @@ class _RecurrentBase(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
-            raise ValueError(
-                "expected input_size, hidden_size and num_layers > 0, "
-                f"got {input_size}, {hidden_size}, {num_layers}"
-            )
-        for name, p in (("dropout", dropout), ("weight_drop", weight_drop)):
-            if isinstance(p, bool) or not 0.0 <= float(p) <= 1.0:
-                raise ValueError(f"expected {name} in [0, 1], got {p!r}")
-        if proj_size < 0 or (proj_size and mode != "LSTM") or proj_size >= hidden_size > 0:
+        input_size = check_size("input_size", input_size)
+        hidden_size = check_size("hidden_size", hidden_size)
+        num_layers = check_size("num_layers", num_layers)
+        proj_size = check_size("proj_size", proj_size, minimum=0)
+        dropout = check_probability("dropout", dropout)
+        weight_drop = check_probability("weight_drop", weight_drop)
+        for name, flag in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"expected {name} to be True or False, got {flag!r}")
+        if not isinstance(bidirectional, bool):
+            raise TypeError(f"expected bidirectional to be True or False, got {bidirectional!r}")
+        if (proj_size and mode != "LSTM") or proj_size >= hidden_size:
             raise ValueError(
                 f"expected 0 <= proj_size < hidden_size ({hidden_size}), and proj_size only "
                 f"for LSTM, got proj_size={proj_size} for {mode}"
             )
-        choose_backend(backend, mode, device_type="cpu", training=False)  # validates the name
+        check_backend_name(backend)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
-        self.weight_drop, self.backend = float(weight_drop), backend
+        self.dropout, self.bidirectional, self.proj_size = dropout, bidirectional, proj_size
+        self.weight_drop, self.backend = weight_drop, backend
         self.last_backend: str | None = None
         self.backend_reason: str | None = None
 
@@ -240,7 +261,10 @@ class _RecurrentBase(nn.Module):
             else:
                 x = input.transpose(0, 1) if self.batch_first else input  # (T, B, D)
         T, B = x.shape[0], x.shape[1]
+        check_time_steps(T, input.data.shape if packed else input.shape)
         lengths = check_lengths(lengths, B, T)
+        if B == 0:
+            lengths = None  # no sequences: nothing to mask (torch cannot pack an empty batch)
         states = self._check_states(hx, B, unbatched, ref)
 
         # "training" for the backend choice: a gradient will be computed through this call.
@@ -255,6 +279,7 @@ class _RecurrentBase(nn.Module):
             device_type=x.device.type,
             training=training,
             scratch_only=self._scratch_only(),
+            fused_unavailable=unavailable_reason(x.device.type, x.dtype, self.proj_size),
         )
         self.last_backend, self.backend_reason = backend, reason
         logger.debug("%s: backend=%s (%s)", type(self).__name__, backend, reason)
@@ -395,6 +420,8 @@ class RNN(_RecurrentBase):
         super().__init__("RNN_" + nonlinearity.upper(), *config, **kw)
 
     def _scan(self, xw, state, w_hh, b_hh, w_hr, mask):
+        if self.last_backend == "fused":
+            return _fused_scans().rnn_scan_fused(xw, state[0], w_hh, b_hh, self.nonlinearity, mask)
         return scan.rnn_scan(xw, state[0], w_hh, b_hh, self.nonlinearity, mask)
 
     def _torch_kwargs(self) -> dict:
@@ -428,6 +455,8 @@ class LSTM(_RecurrentBase):
         device=None,
         dtype=None,
     ) -> None:
+        if forget_bias is not None:
+            forget_bias = check_finite("forget_bias", forget_bias)
         self.forget_bias = forget_bias
         config = (input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
         kw = dict(weight_drop=weight_drop, backend=backend, device=device, dtype=dtype)
@@ -440,6 +469,8 @@ class LSTM(_RecurrentBase):
                 set_forget_bias(group[2], group[3], self.forget_bias)
 
     def _scan(self, xw, state, w_hh, b_hh, w_hr, mask):
+        if self.last_backend == "fused":
+            return _fused_scans().lstm_scan_fused(xw, state[0], state[1], w_hh, b_hh, mask)
         return scan.lstm_scan(xw, state[0], state[1], w_hh, b_hh, w_hr, mask)
 
     def _torch_kwargs(self) -> dict:
@@ -485,6 +516,8 @@ class GRU(_RecurrentBase):
         return None if self.variant == "torch" else "GRU variant 'original'"
 
     def _scan(self, xw, state, w_hh, b_hh, w_hr, mask):
+        if self.last_backend == "fused":
+            return _fused_scans().gru_scan_fused(xw, state[0], w_hh, b_hh, self.variant, mask)
         return scan.gru_scan(xw, state[0], w_hh, b_hh, self.variant, mask)
 
     def to_torch(self) -> nn.RNNBase:

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from rnnlab.nn import bptt
 from rnnlab.nn import functional as RF
+from rnnlab.nn._checks import check_time_steps
 
 __all__ = [
     "rnn_scan",
@@ -73,6 +74,7 @@ def rnn_scan_reference(
     Returns:
         (out (T, B, H), h_T (B, H)); out is zero where mask is False.
     """
+    check_time_steps(xw.shape[0], xw.shape)
     h = h0
     outs = []
     for t in range(xw.shape[0]):
@@ -101,6 +103,7 @@ def lstm_scan_reference(
     Returns:
         (out (T, B, P), h_T (B, P), c_T (B, H)).
     """
+    check_time_steps(xw.shape[0], xw.shape)
     h, c = h0, c0
     outs = []
     for t in range(xw.shape[0]):
@@ -128,6 +131,7 @@ def gru_scan_reference(
     Returns:
         (out (T, B, H), h_T (B, H)).
     """
+    check_time_steps(xw.shape[0], xw.shape)
     h = h0
     outs = []
     for t in range(xw.shape[0]):
@@ -152,6 +156,7 @@ def rnn_scan(
     mask: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Elman RNN over time; see ``rnn_scan_reference`` for shapes and semantics."""
+    check_time_steps(xw.shape[0], xw.shape)  # T = 0: a clear error, not an IndexError
     if _needs_grad(xw, h0, w_hh, b_hh):
         return bptt.rnn_scan_bptt(xw, h0, w_hh, b_hh, nonlinearity, mask)
     return bptt.rnn_scan_forward(xw, h0, w_hh, b_hh, nonlinearity, mask)
@@ -167,6 +172,7 @@ def lstm_scan(
     mask: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """LSTM over time; see ``lstm_scan_reference``. With ``w_hr`` it is the reference."""
+    check_time_steps(xw.shape[0], xw.shape)
     if w_hr is not None:
         return lstm_scan_reference(xw, h0, c0, w_hh, b_hh, w_hr, mask)
     if _needs_grad(xw, h0, c0, w_hh, b_hh):
@@ -183,6 +189,7 @@ def gru_scan(
     mask: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """GRU over time; see ``gru_scan_reference`` for shapes and semantics."""
+    check_time_steps(xw.shape[0], xw.shape)
     if variant not in ("torch", "original"):
         raise ValueError(f"variant must be 'torch' or 'original', got {variant!r}")
     if _needs_grad(xw, h0, w_hh, b_hh):

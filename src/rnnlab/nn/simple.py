@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.nn import functional as RF
-from rnnlab.nn._checks import check_input_features
+from rnnlab.nn._checks import check_finite, check_input_features, check_size, check_time_steps
 
 __all__ = ["SimpleRNN", "BiRNN", "SimpleLSTM", "SimpleGRU"]
 
@@ -34,8 +34,13 @@ def _weight(rows: int, cols: int, hidden_size: int) -> nn.Parameter:
     return nn.Parameter(torch.empty(rows, cols).uniform_(-bound, bound))
 
 
+def _check_sizes(input_size, hidden_size) -> tuple[int, int]:
+    return check_size("input_size", input_size), check_size("hidden_size", hidden_size)
+
+
 def _check_batch(module: nn.Module, x: Tensor, reference: Tensor) -> None:
     check_input_features(x, module.input_size, {3: "(B, T, {D})"}, reference)
+    check_time_steps(x.shape[1], x.shape)
 
 
 class SimpleRNN(nn.Module):
@@ -46,6 +51,7 @@ class SimpleRNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
+        input_size, hidden_size = _check_sizes(input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.W_xh = _weight(input_size, hidden_size, hidden_size)
         self.W_hh = _weight(hidden_size, hidden_size, hidden_size)
@@ -79,6 +85,7 @@ class BiRNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
+        input_size, hidden_size = _check_sizes(input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.forward_rnn = SimpleRNN(input_size, hidden_size)
         self.backward_rnn = SimpleRNN(input_size, hidden_size)
@@ -112,6 +119,8 @@ class SimpleLSTM(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0) -> None:
         super().__init__()
+        input_size, hidden_size = _check_sizes(input_size, hidden_size)
+        forget_bias = check_finite("forget_bias", forget_bias)
         self.input_size, self.hidden_size, self.forget_bias = input_size, hidden_size, forget_bias
         HD = hidden_size + input_size
         self.W_f, self.W_i = (
@@ -162,6 +171,7 @@ class SimpleGRU(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
+        input_size, hidden_size = _check_sizes(input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         HD = hidden_size + input_size
         self.W_z, self.W_r = (

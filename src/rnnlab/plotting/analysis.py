@@ -8,13 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
-    "plot_forget_bias",
-    "plot_forget_bias_sweep",
     "plot_gradient_flow",
     "plot_spectral_radius",
     "plot_cell_path",
     "plot_clipping",
-    "plot_compare_cells",
     "plot_gate_heatmap",
     "plot_state_gradients",
 ]
@@ -38,89 +35,45 @@ def _save(fig, path) -> Path:
     return path
 
 
-def _band(ax, xs, mean, std, label):
-    lo = [m - s for m, s in zip(mean, std)]
-    hi = [m + s for m, s in zip(mean, std)]
-    (line,) = ax.plot(xs, mean, label=label)
-    ax.fill_between(xs, lo, hi, alpha=0.2, color=line.get_color())
-
-
-def plot_forget_bias(summary: list[dict], seq_len: int, loss_png, acc_png) -> tuple[Path, Path]:
-    """Loss per epoch and accuracy every 5 epochs, mean +- std over seeds, one line per bias."""
-    plt = _plt()
-    rows = [s for s in summary if s["seq_len"] == seq_len]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for s in rows:
-        _band(
-            ax,
-            range(1, len(s["loss_mean"]) + 1),
-            s["loss_mean"],
-            s["loss_std"],
-            f"forget bias {s['forget_bias']:g}",
-        )
-    ax.set(
-        xlabel="epoch (one fresh batch)",
-        ylabel="training loss",
-        title=f"LSTM first-token copy, T = {seq_len}",
-    )
-    ax.legend()
-    loss_path = _save(fig, loss_png)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for s in rows:
-        xs = [5 * (i + 1) for i in range(len(s["accuracy_mean"]))]
-        _band(ax, xs, s["accuracy_mean"], s["accuracy_std"], f"forget bias {s['forget_bias']:g}")
-    ax.set(
-        xlabel="epoch",
-        ylabel="accuracy (200 fresh samples)",
-        ylim=(0, 1.02),
-        title=f"LSTM first-token copy, T = {seq_len}",
-    )
-    ax.legend()
-    return loss_path, _save(fig, acc_png)
-
-
-def plot_forget_bias_sweep(summary: list[dict], png) -> Path:
-    """Final accuracy (mean +- std over seeds) against sequence length, one line per bias."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for fb in sorted({s["forget_bias"] for s in summary}):
-        rows = sorted((s for s in summary if s["forget_bias"] == fb), key=lambda s: s["seq_len"])
-        ax.errorbar(
-            [s["seq_len"] for s in rows],
-            [s["final_accuracy_mean"] for s in rows],
-            yerr=[s["final_accuracy_std"] for s in rows],
-            marker="o",
-            capsize=3,
-            label=f"forget bias {fb:g}",
-        )
-    ax.set(
-        xlabel="sequence length T",
-        ylabel="final accuracy",
-        ylim=(0, 1.02),
-        title="First-token copy: final accuracy against T",
-    )
-    ax.legend()
-    return _save(fig, png)
+_STYLES = ["-", "--", "-.", ":", (0, (1, 3)), (0, (5, 1))]
 
 
 def plot_gradient_flow(flow: list[dict], png, key: str = "dL_dh") -> Path:
     """||dL/dh_t|| (log scale) against the distance T - t, one panel per cell, one line per
-    length: straight lines are exponential decay, their slope the fitted rate."""
+    length: straight lines are exponential decay, their slope the fitted rate.
+
+    Lines of different T often coincide (the decay per step does not depend on T): the
+    longest is drawn widest and faint, shorter ones narrower with their own dash, so each
+    stays visible. A curve that underflows (norm exactly 0 even in float64) ends with an x
+    and its legend says after how many steps.
+    """
     plt = _plt()
     cells = list(dict.fromkeys(e["cell"] for e in flow))
     fig, axes = plt.subplots(
         1, len(cells), figsize=(4.5 * len(cells), 3.8), sharey=True, squeeze=False
     )
     for ax, cell in zip(axes[0], cells):
-        for e in (e for e in flow if e["cell"] == cell):
+        entries = sorted((e for e in flow if e["cell"] == cell), key=lambda e: -e["seq_len"])
+        for i, e in enumerate(entries):
             values = [v if v > 0 else float("nan") for v in e[key]]
-            ax.semilogy(
-                range(len(values) - 1, -1, -1),  # distance T - t from the loss
+            distance = list(range(len(values) - 1, -1, -1))  # T - t from the loss
+            label = f"T={e['seq_len']} (x{e['decay']['rate']:.3f}/step)"
+            zeros = [d for d, v in zip(distance, e[key]) if not v > 0]
+            if zeros:
+                label += f", 0 beyond {min(zeros)} steps (underflow)"
+            (line,) = ax.semilogy(
+                distance,
                 values,
-                label=f"T={e['seq_len']} (x{e['decay']['rate']:.3f}/step)",
+                ls=_STYLES[i % len(_STYLES)],
+                lw=1.0 + 2.5 * (len(entries) - 1 - i) / max(1, len(entries) - 1),
+                alpha=0.9 if i else 0.45,
+                label=label,
             )
+            if zeros:
+                last = max(d for d, v in zip(distance, e[key]) if v > 0)
+                ax.semilogy([last], [e[key][len(values) - 1 - last]], "x", color=line.get_color())
         ax.set(xlabel="distance T - t from the loss (steps)", title=cell.upper())
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6)
     axes[0][0].set_ylabel("||dL/dh_t||  (loss at the last step)" if key == "dL_dh" else key)
     return _save(fig, png)
 
@@ -146,20 +99,35 @@ def plot_spectral_radius(spectral: list[dict], png) -> Path:
 
 
 def plot_cell_path(cell_path: dict, png) -> Path:
-    """Product of forget gates against the measured ||dc_T/dc_t|| (cell path only)."""
+    """Product of forget gates against dc_T/dc_t measured with h cut from the gates (equal
+    by construction) and measured in full (all paths)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     T = len(cell_path["product_norm"])
     ax.semilogy(
         range(1, T + 1), cell_path["product_norm"], lw=3, alpha=0.5, label="prod f (forget gates)"
     )
-    ax.semilogy(range(1, T + 1), cell_path["measured_norm"], "k--", label="measured ||dc_T/dc_t||")
+    ax.semilogy(
+        range(1, T + 1),
+        cell_path["measured_norm"],
+        "k--",
+        label=f"dc_T/dc_t, h cut from the gates (by construction; max error "
+        f"{cell_path['max_abs_difference']:.1e})",
+    )
+    if "full_norm" in cell_path:
+        ax.semilogy(
+            range(1, T + 1),
+            cell_path["full_norm"],
+            "r:",
+            label=f"full dc_T/dc_t, all paths (max |difference| "
+            f"{cell_path['full_max_abs_difference']:.2g})",
+        )
     ax.set(
         xlabel="step t",
-        ylabel="norm (mean over batch)",
-        title=f"LSTM cell path, max |difference| = {cell_path['max_abs_difference']:.1e}",
+        ylabel="max over units |diagonal| (mean over batch)",
+        title="LSTM cell path: forget-gate product vs measured Jacobian",
     )
-    ax.legend()
+    ax.legend(fontsize=7)
     return _save(fig, png)
 
 
@@ -185,51 +153,42 @@ def plot_clipping(result: dict, png) -> Path:
     return _save(fig, png)
 
 
-def plot_compare_cells(results: list[dict], png) -> Path:
-    """Loss per epoch, one panel per task, one line per cell."""
-    plt = _plt()
-    tasks = list(dict.fromkeys(r["task"] for r in results))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.8 * len(tasks), 3.8), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        for r in (r for r in results if r["task"] == task):
-            ax.plot(
-                range(1, len(r["losses"]) + 1),
-                r["losses"],
-                label=f"{r['cell'].upper()} (acc {r['final_accuracy']:.2f})",
-            )
-        T = next(r["seq_len"] for r in results if r["task"] == task)
-        ax.set(xlabel="epoch", ylabel="training loss", title=f"{task}, T = {T}")
-        ax.legend(fontsize=8)
-    return _save(fig, png)
-
-
 def plot_gate_heatmap(
-    record: dict, tokens: list[str], png, sample: int = 0, max_units: int = 64
+    record: dict, tokens: list[str], png, sample: int = 0, max_units: int = 64, title: str = ""
 ) -> Path:
     """Heat maps of each gate (and the cell state) over the tokens of one sample.
 
     record: one entry of ``rnnlab.analysis.record_gates`` (tensors (T, B, H)).
+    Gates in (0, 1) share the scale 0..1; signed values (g, n, h in (-1, 1)) share -1..1;
+    the cell state c is unbounded and gets a symmetric scale of its own largest |c|.
+    title: e.g. "model LanguageModel, layer rnn (LSTM) 0 forward, units 0-63 of 200".
     """
+    if max_units < 1:
+        raise ValueError(f"max_units must be >= 1, got {max_units}")
     plt = _plt()
     names = [n for n in ("i", "f", "g", "o", "c", "r", "z", "n", "h") if n in record]
     fig, axes = plt.subplots(
-        len(names), 1, figsize=(max(6, 0.35 * len(tokens) + 2), 2.2 * len(names)), squeeze=False
+        len(names),
+        1,
+        figsize=(max(6, 0.35 * len(tokens) + 2), 2.2 * len(names) + 0.6),
+        squeeze=False,
     )
     for ax, name in zip(axes[:, 0], names):
         data = record[name][:, sample, :max_units].detach().float().T.numpy()  # (H, T)
-        signed = name in ("g", "n", "c", "h")
-        im = ax.imshow(
-            data,
-            aspect="auto",
-            cmap="RdBu_r" if signed else "viridis",
-            vmin=-1 if signed else 0,
-            vmax=1,
-            interpolation="nearest",
-        )
+        if name == "c":
+            bound = max(float(abs(data).max()), 1e-6)
+            scale = {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}
+        elif name in ("g", "n", "h"):
+            scale = {"cmap": "RdBu_r", "vmin": -1, "vmax": 1}
+        else:
+            scale = {"cmap": "viridis", "vmin": 0, "vmax": 1}
+        im = ax.imshow(data, aspect="auto", interpolation="nearest", **scale)
         ax.set_ylabel(f"{name}\nunit")
         ax.set_xticks(range(len(tokens)))
         ax.set_xticklabels(tokens, rotation=90, fontsize=7)
         fig.colorbar(im, ax=ax, fraction=0.02)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, png)
 
 
@@ -238,11 +197,12 @@ def plot_state_gradients(norms: dict[str, list[float]], tokens: list[str], png) 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(tokens) + 2), 3.8))
     for name, values in norms.items():
+        zeros = sum(1 for v in values if not v > 0)
         ax.semilogy(
             range(len(values)),
             [v if v > 0 else float("nan") for v in values],
             "o-",
-            label=f"||dL/d{name}_t||",
+            label=f"||dL/d{name}_t||" + (f" (0 at {zeros} tokens: underflow)" if zeros else ""),
         )
     ax.set_xticks(range(len(tokens)))
     ax.set_xticklabels(tokens, rotation=90, fontsize=7)

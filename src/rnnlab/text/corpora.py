@@ -20,11 +20,17 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import Iterator
+import re
+import zlib
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 PathLike = str | os.PathLike
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() also takes "1_0", " 1", "٣"
+SST2_LABELS = (0, 1)
 
 
 class CorpusFormatError(ValueError):
@@ -49,20 +55,49 @@ def read_lines(path: PathLike) -> Iterator[str]:
 
 
 def _numbered_lines(path: PathLike) -> Iterator[tuple[int, str]]:
-    """(1-based line number, decoded line without its line ending)."""
+    """(1-based line number, decoded line without its line ending).
+
+    Raises:
+        CorpusFormatError: a ``.gz`` file that is not gzip data or is cut short, or a line
+            that is not UTF-8 (naming the byte and, for gzip bytes in a plain file, why).
+    """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+    gz = path.suffix == ".gz"
+    opener = gzip.open if gz else open
+    number = 0
     with opener(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
+        raw_lines = iter(f)
+        while True:
             try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise CorpusFormatError(path, number, f"invalid UTF-8 ({err.reason})") from None
-            if line.endswith("\n"):
-                line = line[:-1]
-                if line.endswith("\r"):
-                    line = line[:-1]
-            yield number, line
+                raw = next(raw_lines)
+            except StopIteration:
+                return
+            except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+                message = f"not a valid gzip file (a .gz name must hold gzip data): {err}"
+                raise CorpusFormatError(path, number + 1, message) from None
+            number += 1
+            yield number, _decode(raw, path, number, gz)
+
+
+def _decode(raw: bytes, path: Path, number: int, gz: bool) -> str:
+    """One raw line -> text without its ``\\n`` / ``\\r\\n``; strict UTF-8."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        hint = ""
+        if number == 1 and raw.startswith(_GZIP_MAGIC) and not gz:
+            hint = "; the file is gzip-compressed: name it *.gz"
+        raise CorpusFormatError(
+            path,
+            number,
+            f"invalid UTF-8 ({err.reason} at byte {err.start + 1} of the line: "
+            f"{raw[err.start : err.start + 4]!r}); expected UTF-8 text{hint}",
+        ) from None
+    if line.endswith("\n"):
+        line = line[:-1]
+        if line.endswith("\r"):
+            line = line[:-1]
+    return line
 
 
 def read_token_lines(path: PathLike, eos: str | None = "<eos>") -> Iterator[list[str]]:
@@ -108,23 +143,30 @@ def read_tsv_numbered(
 
 
 def read_labeled_sentences(
-    path: PathLike, text_column: str = "sentence", label_column: str | None = "label"
+    path: PathLike,
+    text_column: str = "sentence",
+    label_column: str | None = "label",
+    labels: Collection[int] | None = SST2_LABELS,
 ) -> Iterator[tuple[str, int | None]]:
     """(sentence, label) from a TSV such as SST-2's; the sentence is stripped of outer spaces.
 
     SST-2's ``train.tsv``/``dev.tsv`` rows are ``sentence \\t label`` (a space before the
     tab); its ``test.tsv`` has no labels: pass ``label_column=None`` to get ``label=None``.
+    A label must be an integer written in ASCII digits and one of ``labels`` (SST-2's 0 and
+    1 by default; None accepts any integer), else ``CorpusFormatError`` names file:line.
     """
     required = (text_column,) if label_column is None else (text_column, label_column)
     for number, row in read_tsv_numbered(path, required):
         label = None
         if label_column is not None:
-            try:
-                label = int(row[label_column])
-            except ValueError:
+            text = row[label_column]
+            if not _INTEGER.fullmatch(text):
+                raise CorpusFormatError(path, number, f"expected an integer label, got {text!r}")
+            label = int(text)
+            if labels is not None and label not in labels:
                 raise CorpusFormatError(
-                    path, number, f"expected an integer label, got {row[label_column]!r}"
-                ) from None
+                    path, number, f"expected a label in {sorted(labels)}, got {text!r}"
+                )
         yield row[text_column].strip(), label
 
 
@@ -148,7 +190,7 @@ def read_conllu_numbered(
     """(line number of the sentence's first word, sentence); see ``read_conllu``."""
     if column not in CONLLU_COLUMNS:
         raise ValueError(f"CoNLL-U column must be one of {sorted(CONLLU_COLUMNS)}, got {column!r}")
-    index = CONLLU_COLUMNS[column]
+    index, column_name = CONLLU_COLUMNS[column], column
     words: list[str] = []
     tags: list[str] = []
     first = 0
@@ -172,6 +214,14 @@ def read_conllu_numbered(
             raise CorpusFormatError(
                 path, number, f"expected word id {len(words) + 1}, got {token_id!r}"
             )
+        for column, name in ((1, "FORM"), (index, column_name.upper())):
+            if not fields[column].strip():
+                raise CorpusFormatError(
+                    path,
+                    number,
+                    f"word {token_id}: empty {name} (column {column + 1}); "
+                    "expected a non-empty value or '_'",
+                )
         if not words:
             first = number
         words.append(fields[1])

@@ -8,13 +8,14 @@ interrupted download never leaves a partial file under the real name.
 
 from __future__ import annotations
 
-import hashlib
+import hashlib  # noqa: F401  (the download loop hashes while it writes)
 import os
 import tempfile
 import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
+from rnnlab.files import sha256_file
 from rnnlab.text.datasets import DataFile, data_root, get_dataset
 
 CHUNK = 1 << 20
@@ -25,12 +26,8 @@ class ChecksumError(ValueError):
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Hex SHA-256 of a file's bytes (``rnnlab.files.sha256_file``)."""
+    return sha256_file(Path(path))
 
 
 def download_file(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import numbers
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -325,8 +326,13 @@ def hmm_corpus(
     the requested number of tokens; the splits are sampled independently
     (:func:`hmm_split`), each starting from the initial distribution.
     """
-    hmm = hmm or default_hmm()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0 (numpy's generators), got {seed!r}")
     sizes = {"train": train_tokens, "valid": valid_tokens, "test": test_tokens}
+    for name, n in sizes.items():
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise ValueError(f"{name}_tokens must be an integer, got {type(n).__name__} {n!r}")
+    hmm = hmm or default_hmm()
     splits = {name: hmm_split(seed, name, n, hmm) for name, n in sizes.items()}
     return HMMCorpus(hmm, splits["train"], splits["valid"], splits["test"], seed)
 

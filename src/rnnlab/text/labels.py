@@ -95,8 +95,12 @@ class LabelVocabulary:
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         if data.get("format") != FORMAT:
             raise ValueError(f"expected format {FORMAT!r}, got {data.get('format')!r}")
-        if data.get("version") != VERSION:
-            raise ValueError(f"expected version {VERSION}, got {data.get('version')!r}")
+        version = data.get("version")
+        if type(version) is not int or version != VERSION:  # not true, not 1.0
+            raise ValueError(f"expected version {VERSION}, got {version!r}")
+        unknown = sorted(set(data) - {"format", "version", "labels"})
+        if unknown:
+            raise ValueError(f"unknown keys {unknown[:5]}; expected format, version, labels")
         labels = data.get("labels")
         if not isinstance(labels, list):
             raise ValueError(f"'labels' must be a list, got {type(labels).__name__}")

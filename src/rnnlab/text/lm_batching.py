@@ -34,7 +34,9 @@ stream at the same places.
 
 from __future__ import annotations
 
+import copy
 import math
+import numbers
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
@@ -80,6 +82,14 @@ def char_stream(text: str, newline: str = "\n") -> list[str]:
     return [newline if ch == "\n" else ch for ch in text]
 
 
+def _check_count(name: str, value) -> None:
+    """``value`` must be an int >= 1 (not a bool, not 2.5: windows are sliced with it)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= 1, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+
+
 def batchify(stream: Tensor, batch_size: int) -> Tensor:
     """Lay a 1-d stream (N,) into ``batch_size`` columns: returns (N // B, B).
 
@@ -91,8 +101,7 @@ def batchify(stream: Tensor, batch_size: int) -> Tensor:
     """
     if stream.dim() != 1:
         raise ValueError(f"expected a 1-d token stream (N,), got shape {tuple(stream.shape)}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    _check_count("batch_size", batch_size)
     rows = stream.numel() // batch_size
     if rows < 2:
         raise ValueError(
@@ -135,8 +144,12 @@ class LMBatches:
         generator: torch.Generator | None = None,
         device: torch.device | str | None = None,
     ) -> None:
-        if bptt < 1:
-            raise ValueError(f"bptt must be >= 1, got {bptt}")
+        _check_count("bptt", bptt)
+        _check_count("min_bptt", min_bptt)  # 0 would give empty windows
+        if isinstance(bptt_std, bool) or not isinstance(bptt_std, numbers.Real):
+            raise ValueError(f"bptt_std must be a number >= 0, got {bptt_std!r}")
+        if not (math.isfinite(bptt_std) and bptt_std >= 0):
+            raise ValueError(f"bptt_std must be finite and >= 0, got {bptt_std}")
         self.data = batchify(stream, batch_size)  # (N // B, B)
         if device is not None:
             self.data = self.data.to(device)
@@ -148,6 +161,27 @@ class LMBatches:
         self.generator = generator
         self.seed = seed
         self.epoch = 1
+
+    def shard(self, rank: int, world_size: int) -> LMBatches:
+        """Rank ``rank``'s share of the columns for data-parallel training: columns
+        ``[rank * B/W, (rank + 1) * B/W)``. The W shards together are this batch, and each
+        column's carried state stays on one rank; window lengths are the same on every rank.
+
+        Raises:
+            ValueError: B is not divisible by W.
+        """
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in a world of {world_size}")
+        if self.batch_size % world_size:
+            raise ValueError(
+                f"batch size {self.batch_size} cannot be split over {world_size} processes; "
+                "choose data.batch_size divisible by the number of processes"
+            )
+        per = self.batch_size // world_size
+        part = copy.copy(self)
+        part.data = self.data[:, rank * per : (rank + 1) * per]  # (N // B, B / W)
+        part.batch_size = per
+        return part
 
     def set_epoch(self, epoch: int) -> None:
         """Fix the random window lengths of the passes that follow to those of ``epoch``."""

@@ -28,6 +28,10 @@ def pad_ids(sequences: Sequence[Sequence[int]], pad_index: int = 0) -> tuple[Ten
         ids: LongTensor (B, T) with T the longest length (T may be 0).
         lengths: LongTensor (B,), the length of each sequence.
     """
+    if isinstance(pad_index, bool) or not isinstance(pad_index, int):
+        raise TypeError(f"expected pad_index to be an int, got {type(pad_index).__name__}")
+    if isinstance(sequences, (str, bytes)):
+        raise TypeError("expected a sequence of id sequences, got one str")
     if len(sequences) == 0:
         raise ValueError("expected at least one sequence to pad, got an empty batch")
     rows = []

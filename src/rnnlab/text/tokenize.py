@@ -36,6 +36,14 @@ DEFAULT_PUNCTUATION = ".!?;,"
 _MARKER = re.compile(r"(<[^\s<>]+>)")
 
 
+def _check_flags(tokenizer, *names: str) -> None:
+    """A flag must be a bool: ``lowercase="no"`` is truthy and would lowercase silently."""
+    for name in names:
+        value = getattr(tokenizer, name)
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be true or false, got {type(value).__name__} {value!r}")
+
+
 @dataclass(frozen=True)
 class WordTokenizer:
     """Lowercase (optionally), split off punctuation characters, split on whitespace.
@@ -52,6 +60,7 @@ class WordTokenizer:
     _table: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        _check_flags(self, "lowercase", "keep_markers")
         if not isinstance(self.punctuation, str):
             raise TypeError(
                 f"punctuation must be a string of characters, got {type(self.punctuation).__name__}"
@@ -105,6 +114,9 @@ class CharTokenizer:
 
     lowercase: bool = False
 
+    def __post_init__(self):
+        _check_flags(self, "lowercase")
+
     def __call__(self, text: str) -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"expected text as str, got {type(text).__name__}")
@@ -135,7 +147,7 @@ def tokenizer_from_dict(config: dict) -> Tokenizer:
     kinds: dict[str, Callable] = {"word": WordTokenizer, "char": CharTokenizer}
     options = dict(config)
     kind = options.pop("type")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise ValueError(f"unknown tokenizer type {kind!r}; expected one of {sorted(kinds)}")
     try:
         return kinds[kind](**options)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import numbers
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -41,6 +40,7 @@ PAD, UNK, BOS, EOS = "<PAD>", "<UNK>", "<BOS>", "<EOS>"
 _SPECIALS = frozenset({PAD, UNK, BOS, EOS})
 FORMAT = "rnnlab-vocabulary"
 VERSION = 1
+_KEYS = frozenset({"bos", "eos", "tokenizer", "tokens"})
 
 
 class Vocabulary:
@@ -61,6 +61,8 @@ class Vocabulary:
         eos: bool = False,
         tokenizer: Tokenizer | None = None,
     ):
+        if isinstance(tokens, str):  # would silently become one token per character
+            raise TypeError(f"expected tokens as a list of str, got one str {tokens[:20]!r}")
         self.tokenizer = WordTokenizer() if tokenizer is None else tokenizer
         self.bos, self.eos = bool(bos), bool(eos)
         self.idx2word: list[str] = []
@@ -90,15 +92,24 @@ class Vocabulary:
         tokenizer: Tokenizer | None = None,
     ) -> Vocabulary:
         """Build from token counts: by count descending, ties in the mapping's order."""
-        if not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
-            raise ValueError(f"max_size must be None or an int >= 0, got {max_size!r}")
-        kept = [t for t, c in counts.items() if c >= min_freq and t not in _SPECIALS]
-        kept.sort(key=lambda t: -counts[t])  # stable: ties keep insertion order
-        if max_size is not None:
-            kept = kept[:max_size]
+        kept = _by_frequency(counts, min_freq, max_size)
         return cls(kept, bos=bos, eos=eos, tokenizer=tokenizer)
+
+    def build_vocab(
+        self, texts: Iterable[str | Sequence[str]], min_freq: int = 1, max_size: int | None = None
+    ) -> Vocabulary:
+        """Add the tokens of ``texts`` in place, as the course notes use it::
+
+            v = Vocabulary(); v.build_vocab(texts)
+
+        Same order and semantics as the module-level ``build_vocab(texts)``: strings are
+        tokenized with this vocabulary's tokenizer, tokens are added by frequency (ties by
+        first occurrence) after the ones already present, which keep their ids. Returns self.
+        """
+        counts = _count(texts, self.tokenizer)
+        for token in _by_frequency(counts, min_freq, max_size):
+            self._add(token)
+        return self
 
     # ---- lookups ---------------------------------------------------------------
 
@@ -170,10 +181,30 @@ class Vocabulary:
         return self.word2idx[token]
 
     def encode_batch(
-        self, texts: Sequence[str | Sequence[str]], add_bos: bool = False, add_eos: bool = False
+        self,
+        texts: Sequence[str | Sequence[str]],
+        add_bos: bool = False,
+        add_eos: bool = False,
+        *,
+        allow_empty: bool = False,
     ) -> tuple[Tensor, Tensor]:
-        """B texts -> ids LongTensor (B, T) padded with ``pad_index``, lengths (B,)."""
+        """B texts -> ids LongTensor (B, T) padded with ``pad_index``, lengths (B,).
+
+        A text with no tokens (``""``, only spaces) would be a row of length 0, which no
+        recurrent layer accepts and which a pooled classifier would average over nothing:
+        it is a ``ValueError`` naming its index, unless ``allow_empty=True`` (or ``add_bos``
+        / ``add_eos`` give every row a token).
+        """
+        if isinstance(texts, str):
+            raise TypeError("expected a sequence of texts, got one str (wrap it in a list)")
         seqs = [self.encode(t, add_bos=add_bos, add_eos=add_eos) for t in texts]
+        empty = [b for b, ids in enumerate(seqs) if not ids]
+        if empty and not allow_empty:
+            shown = ", ".join(map(str, empty[:10])) + (", ..." if len(empty) > 10 else "")
+            raise ValueError(
+                f"texts at index {shown} have no tokens (of {len(seqs)} texts): a row of length "
+                "0; drop them, or pass allow_empty=True to keep them as empty rows"
+            )
         return pad_ids(seqs, pad_index=self.pad_index)
 
     def decode(
@@ -227,11 +258,15 @@ class Vocabulary:
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         if data.get("format") != FORMAT:
             raise ValueError(f"expected format {FORMAT!r}, got {data.get('format')!r}")
-        if data.get("version") != VERSION:
-            raise ValueError(f"expected version {VERSION}, got {data.get('version')!r}")
-        missing = {"bos", "eos", "tokenizer", "tokens"} - set(data)
+        version = data.get("version")
+        if type(version) is not int or version != VERSION:  # not true, not 1.0
+            raise ValueError(f"expected version {VERSION}, got {version!r}")
+        missing = _KEYS - set(data)
         if missing:
             raise ValueError(f"missing keys {sorted(missing)}")
+        unknown = set(data) - _KEYS - {"format", "version"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)[:5]}; expected {sorted(_KEYS)}")
         bos, eos, tokens = data["bos"], data["eos"], data["tokens"]
         if not isinstance(bos, bool) or not isinstance(eos, bool):
             raise ValueError(f"'bos' and 'eos' must be true/false, got {bos!r}, {eos!r}")
@@ -255,16 +290,9 @@ class Vocabulary:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write JSON atomically (temporary file in the same folder, then rename)."""
-        path = Path(path)
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from rnnlab.files import write_json
+
+        write_json(path, self.to_dict(), indent=1)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocabulary:
@@ -277,10 +305,41 @@ class Vocabulary:
             ) from None
         except UnicodeDecodeError as err:
             raise ValueError(f"{path}: not a valid vocabulary file (not UTF-8: {err})") from None
+        except (ValueError, RecursionError) as err:  # a 5,000-digit number, [[[[...]]]]
+            what = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            raise ValueError(f"{path}: not a valid vocabulary file (bad JSON: {what})") from None
         try:
             return cls.from_dict(data)
         except ValueError as err:
             raise ValueError(f"{path}: not a valid vocabulary file: {err}") from None
+
+
+def _count(texts: Iterable[str | Sequence[str]], tokenizer: Tokenizer) -> Counter[str]:
+    """Token counts over texts (strings are tokenized, lists are tokens), in first-seen order."""
+    if isinstance(texts, str):
+        raise TypeError("expected a list of texts, got one str (wrap it in a list)")
+    counts: Counter[str] = Counter()
+    for text in texts:
+        if isinstance(text, str):
+            counts.update(tokenizer(text))
+        elif isinstance(text, (list, tuple)):
+            counts.update(text)
+        else:
+            raise TypeError(f"expected texts as str or list of tokens, got {type(text).__name__}")
+    return counts
+
+
+def _by_frequency(counts: Mapping[str, int], min_freq: int, max_size: int | None) -> list[str]:
+    """Corpus tokens by count descending, ties in the mapping's order; specials left out."""
+    if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
+        raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
+    if max_size is not None and (
+        isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
+    ):
+        raise ValueError(f"max_size must be None or an int >= 0, got {max_size!r}")
+    kept = [t for t, c in counts.items() if c >= min_freq and t not in _SPECIALS]
+    kept.sort(key=lambda t: -counts[t])  # stable: ties keep insertion order
+    return kept if max_size is None else kept[:max_size]
 
 
 def build_vocab(
@@ -295,15 +354,10 @@ def build_vocab(
 
     The result keeps ``tokenizer`` (default ``WordTokenizer()``) for later ``encode`` calls.
     """
+    if isinstance(texts, str):  # would silently count each character as a text
+        raise TypeError(f"expected texts as a list, got one str {texts[:20]!r}")
     tokenizer = WordTokenizer() if tokenizer is None else tokenizer
-    counts: Counter[str] = Counter()
-    for text in texts:
-        if isinstance(text, str):
-            counts.update(tokenizer(text))
-        elif isinstance(text, (list, tuple)):
-            counts.update(text)
-        else:
-            raise TypeError(f"expected texts as str or list of tokens, got {type(text).__name__}")
+    counts = _count(texts, tokenizer)
     return Vocabulary.from_counts(
         counts, min_freq=min_freq, max_size=max_size, bos=bos, eos=eos, tokenizer=tokenizer
     )

@@ -73,7 +73,10 @@ def expected_vocab_sizes(model_config: Any) -> dict[str, int] | None:
 
 
 def check_vocabs(expected: Mapping[str, int] | None, vocabs: Mapping[str, Any], where: str):
-    """Every vocabulary the model expects is present with the size it expects."""
+    """Every vocabulary the model expects is present with the size it expects (a checkpoint
+    with no vocabulary at all holds weights only, and is not checked)."""
+    if not vocabs:
+        return
     if expected is None:
         if vocabs:
             raise CheckpointError(
@@ -113,6 +116,9 @@ def save_checkpoint(
     trainer_state: Mapping[str, Any] | None = None,
     carry: Any = None,
     extra_files: Mapping[str, str | Path] | None = None,
+    epoch: int | None = None,
+    global_step: int | None = None,
+    vocab: Any = None,
 ) -> Path:
     """Write a checkpoint directory atomically (replacing any previous one at ``directory``).
 
@@ -129,6 +135,8 @@ def save_checkpoint(
             ``trainer_state`` is JSON data whose ``global_step`` and ``epoch`` are copied into
             config.json; ``carry`` is the model's carried state (a nest of tensors).
         extra_files: name -> path of artefacts to store under ``extra/`` (hashed too).
+        epoch, global_step: recorded in config.json (default: from ``trainer_state``).
+        vocab: shorthand for ``vocabs={"tokens": vocab}`` (a language model's vocabulary).
     Returns:
         The checkpoint directory.
     """
@@ -140,6 +148,8 @@ def save_checkpoint(
     if not dataclasses.is_dataclass(model_config):
         raise CheckpointError(f"{type(model).__name__}.config must be a dataclass")
     vocabs = dict(vocabs or {})
+    if vocab is not None:
+        vocabs.setdefault("tokens", vocab)
     for name in vocabs:
         check_vocab_name(name)
     check_vocabs(expected_vocab_sizes(model_config), vocabs, f"the {type(model).__name__}")
@@ -170,8 +180,10 @@ def save_checkpoint(
         "run_config": to_plain(run_config) if run_config is not None else None,
         "run": to_plain(dict(run_info or {})),
         "metrics": to_plain(dict(metrics or {})),
-        "global_step": (tstate or {}).get("global_step"),
-        "epoch": (tstate or {}).get("epoch"),
+        "global_step": global_step
+        if global_step is not None
+        else (tstate or {}).get("global_step"),
+        "epoch": epoch if epoch is not None else (tstate or {}).get("epoch"),
         "extra_files": sorted(extras),
     }
     tensors, aliases = dedupe_tensors(model.state_dict())
@@ -214,8 +226,7 @@ def save_checkpoint(
             "format": MANIFEST_FORMAT,
             "version": VERSION,
             "files": {
-                n: {"sha256": sha256_file(tmp / n), "size": (tmp / n).stat().st_size}
-                for n in names
+                n: {"sha256": sha256_file(tmp / n), "size": (tmp / n).stat().st_size} for n in names
             },
         }
         write_json(tmp / MANIFEST_FILE, manifest)
@@ -284,3 +295,14 @@ def recover_checkpoint(final: str | Path) -> str | None:
         f"recovered {final} from {best.name} (a save was interrupted between its renames; "
         f"that copy is complete, step {step})"
     )
+
+
+_LOADERS = ("load_model", "load_checkpoint", "verify_checkpoint", "restore_model_state")
+
+
+def __getattr__(name: str) -> Any:  # loading lives in checkpoint_load; still importable here
+    if name in _LOADERS:
+        from rnnlab.training import checkpoint_load
+
+        return getattr(checkpoint_load, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

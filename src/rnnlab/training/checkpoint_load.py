@@ -29,6 +29,7 @@ from rnnlab.training.checkpoint_format import (
     EXTRA_DIR,
     FORMAT,
     MANIFEST_FILE,
+    MANIFEST_FORMAT,
     MODEL_FILE,
     OPTIMIZER_FILE,
     READABLE_VERSIONS,
@@ -89,17 +90,28 @@ def _manifest(root: Path) -> dict[str, dict[str, Any]]:
             "(an interrupted save, or not a checkpoint directory)"
         )
     manifest = _read_json(file)
-    entries = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise CheckpointError(f"{file} is not an rnnlab checkpoint manifest")
+    version = manifest.get("version", 1)  # format 1 wrote no version
+    if version not in READABLE_VERSIONS:
+        raise CheckpointError(f"{file}: manifest version {version!r} is not supported")
+    entries = manifest.get("files")
     if not isinstance(entries, dict) or not all(
-        isinstance(e, dict)
-        and isinstance(e.get("sha256"), str)
-        and isinstance(e.get("size"), int)
+        isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("size"), int)
         for e in entries.values()
     ):
         raise CheckpointError(
-            f"{file} is corrupted: expected {{\"files\": {{name: {{\"sha256\", \"size\"}}}}}}"
+            f'{file} is corrupted: expected {{"files": {{name: {{"sha256", "size"}}}}}}'
         )
-    return entries
+    return _Entries(entries, version)
+
+
+class _Entries(dict):
+    """The manifest's file entries, and the format version it declares."""
+
+    def __init__(self, entries: dict, version: int) -> None:
+        super().__init__(entries)
+        self.version = version
 
 
 def verify_checkpoint(path: str | Path, files: list[str] | None = None) -> dict[str, Any]:
@@ -196,6 +208,11 @@ def load_checkpoint(
     if verify:
         verify_checkpoint(root, [CONFIG_FILE])
     config = _check_config(root, _read_json(config_file) if config_file.is_file() else None)
+    if verify and entries.version != config["version"]:
+        raise CheckpointError(
+            f"{root / MANIFEST_FILE} declares format {entries.version} but {config_file} "
+            f"format {config['version']}: the files do not belong together"
+        )
     needed = [MODEL_FILE, *_vocab_files(config).values()]
     needed += [f"{EXTRA_DIR}/{n}" for n in config.get("extra_files") or []]
     if resume:
@@ -233,7 +250,7 @@ def _read_resume_state(ckpt: Checkpoint, entries: Mapping, map_location: Any) ->
     file = root / TRAINER_STATE_FILE
     ts = _read_json(file)
     if not isinstance(ts, dict) or not isinstance(ts.get("trainer"), dict):
-        raise CheckpointError(f"{file}: expected {{\"trainer\": {{...}}, ...}}")
+        raise CheckpointError(f'{file}: expected {{"trainer": {{...}}, ...}}')
     ckpt.trainer_state = ts["trainer"]
     ckpt.scheduler_state = ts.get("scheduler")
     try:
@@ -247,7 +264,9 @@ def _read_resume_state(ckpt: Checkpoint, entries: Mapping, map_location: Any) ->
             carry_tensors, _ = _read_tensors(root / CARRY_FILE, map_location)
         ckpt.carry = unflatten_tree(ts.get("carry"), carry_tensors)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{file}: the optimizer or carried state does not fit ({exc})") from exc
+        raise CheckpointError(
+            f"{file}: the optimizer or carried state does not fit ({exc})"
+        ) from exc
 
 
 def restore_model_state(

@@ -23,9 +23,7 @@ The same machinery serves every task::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 import re
 import sys
 import types
@@ -120,10 +118,12 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if tp is int:
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if not -(2**63) <= value < 2**63:
+            raise ConfigError(f"{where}: {value} is outside the 64-bit integer range")
         return value
     if tp is str:
         if not isinstance(value, str):
@@ -192,6 +192,14 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc})") from None
 
 
 # --------------------------------------------------------------------------- overrides
@@ -299,7 +307,14 @@ def load_config(
     overrides: list[str] | tuple[str, ...] = (),
 ) -> T:
     """Defaults of ``cls``, updated by the TOML file at ``path`` (if any), then ``overrides``."""
-    cfg = from_dict(cls, load_toml(path)) if path is not None else cls()
+    if path is None:
+        return apply_overrides(cls(), overrides)
+    try:
+        cfg = from_dict(cls, load_toml(path))
+    except ConfigError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ConfigError(f"{path}: {exc}") from exc
     return apply_overrides(cfg, overrides)
 
 
@@ -353,7 +368,9 @@ class TrainConfig:
             (None = off); a resumed run continues from there bit for bit.
         checkpoint_every_minutes: also save ``last`` when this many minutes have passed since
             the previous save (None = off; the default 10 only matters for long runs).
-        max_loss: stop (``TrainingDiverged``) when a training loss exceeds this; "auto" = 5 x
+        precision: "fp32"; "bf16" or "fp16" run ``model.step`` under ``torch.autocast`` (fp16
+            with a gradient scaler); weights, optimizer state and checkpoints stay fp32.
+        max_loss: stop (``TrainingDiverged``) when a training loss exceeds this; "auto" = 100 x
             max(1, the run's first loss); None = only non-finite losses stop the run.
         num_threads: torch intra-op threads during ``fit`` (None = leave as is).
         progress: show a tqdm progress bar.
@@ -389,6 +406,7 @@ class TrainConfig:
     checkpoint_every_steps: int | None = None
     checkpoint_every_minutes: float | None = 10.0
     max_loss: float | Literal["auto"] | None = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     num_threads: int | None = None
     progress: bool = True
     tensorboard: bool = False
@@ -403,8 +421,15 @@ class TrainConfig:
                 "loss_reduction must be 'mean' or 'sum_over_time'",
             ),
             (self.monitor_mode in ("min", "max"), "monitor_mode must be 'min' or 'max'"),
-            (math.isfinite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr}"),
-            (_is_device(self.device), f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}"),
+            (self.precision in ("fp32", "bf16", "fp16"), "precision must be fp32, bf16 or fp16"),
+            (
+                math.isfinite(self.lr) and self.lr > 0,
+                f"lr must be a finite number > 0, got {self.lr}",
+            ),
+            (
+                _is_device(self.device),
+                f"device must be cpu, cuda, cuda:N, mps or auto, got {self.device!r}",
+            ),
             (
                 self.checkpoint_every_steps is None or self.checkpoint_every_steps >= 1,
                 "checkpoint_every_steps must be >= 1 or None",
@@ -420,6 +445,7 @@ class TrainConfig:
             ),
             (self.momentum >= 0, "momentum must be >= 0"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.eps > 0, "eps must be > 0"),
             (self.clip_norm is None or self.clip_norm > 0, "clip_norm must be > 0 or None"),
             (self.clip_value is None or self.clip_value > 0, "clip_value must be > 0 or None"),
             (self.step_size >= 1, "step_size must be >= 1"),
@@ -436,14 +462,24 @@ class TrainConfig:
             (self.log_interval >= 0, "log_interval must be >= 0"),
             (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
         ]
-        numbers = ("lr", "momentum", "weight_decay", "eps", "gamma", "min_lr", "clip_norm",
-                   "clip_value", "checkpoint_every_minutes")
+        numbers = (
+            "lr",
+            "momentum",
+            "weight_decay",
+            "eps",
+            "gamma",
+            "min_lr",
+            "clip_norm",
+            "clip_value",
+            "checkpoint_every_minutes",
+        )
         checks += [
             (getattr(self, n) is None or math.isfinite(getattr(self, n)), f"{n} must be finite")
             for n in numbers
         ]
-        checks.append((all(math.isfinite(b) and 0 <= b < 1 for b in self.betas),
-                       "betas must be in [0, 1)"))
+        checks.append(
+            (all(math.isfinite(b) and 0 <= b < 1 for b in self.betas), "betas must be in [0, 1)")
+        )
         errors = [msg for ok, msg in checks if not ok]
         if errors:
             raise ConfigError("invalid TrainConfig: " + "; ".join(errors))

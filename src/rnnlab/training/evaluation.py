@@ -18,12 +18,26 @@ from rnnlab.training.metrics import Throughput, Totals
 
 
 def resolve_device(name: str | torch.device) -> torch.device:
-    """``"auto"`` -> cuda when available, else cpu; anything else as ``torch.device``."""
+    """``"auto"`` -> cuda, else mps, else cpu (what is available); anything else as
+    ``torch.device``, refused (ValueError) when that device is not available here."""
     if isinstance(name, str) and name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r} requested but CUDA is not available")
+    if device.type == "cuda" and device.index is not None:
+        if device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {str(device)!r} requested but there are "
+                f"{torch.cuda.device_count()} CUDA devices"
+            )
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {str(device)!r} requested but MPS is not available")
     return device
 
 

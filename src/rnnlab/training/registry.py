@@ -107,9 +107,7 @@ def build_model(model_type: str, config: dict[str, Any]) -> Any:
 # --------------------------------------------------------------------------- vocabularies
 def register_vocabulary(cls: type) -> type:
     """Register a vocabulary class (needs ``to_dict`` and ``from_dict``) under its name."""
-    if not callable(getattr(cls, "from_dict", None)) or not callable(
-        getattr(cls, "to_dict", None)
-    ):
+    if not callable(getattr(cls, "from_dict", None)) or not callable(getattr(cls, "to_dict", None)):
         raise TypeError(f"{cls.__name__} needs to_dict() and a classmethod from_dict()")
     old = _VOCABS.get(cls.__name__)
     if old is not None and old is not cls and old.__qualname__ != cls.__qualname__:

@@ -65,6 +65,9 @@ class TrainerState:
     metrics_records: int = 0  # records in metrics.jsonl when this state was saved
     rng: dict[str, Any] = field(default_factory=dict)
     train_config: dict[str, Any] = field(default_factory=dict)
+    world_size: int = 1  # ranks of the run; with more than one, `ranks` holds each one's
+    ranks: list[dict[str, Any]] = field(default_factory=list)  # [{rng, totals, interval}]
+    scaler: dict[str, Any] | None = None  # fp16 gradient scaler
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,6 +85,7 @@ class TrainerState:
             raise ResumeError(f"{where}: the trainer state lacks {', '.join(missing)}")
         state = cls(**{k: data[k] for k in known})
         ints = ("epoch", "batches_done", "global_step", "bad_epochs", "metrics_records")
+        ints += ("world_size",)
         for name in ints:
             value = getattr(state, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -91,8 +95,12 @@ class TrainerState:
         for name in ("totals", "interval", "rng", "train_config"):
             if not isinstance(getattr(state, name), dict):
                 raise ResumeError(f"{where}: {name} must be a JSON object")
-        if not isinstance(state.history, list):
-            raise ResumeError(f"{where}: history must be a list")
+        if not isinstance(state.history, list) or not isinstance(state.ranks, list):
+            raise ResumeError(f"{where}: history and ranks must be lists")
+        if state.world_size > 1 and len(state.ranks) != state.world_size:
+            raise ResumeError(f"{where}: {state.world_size} ranks but {len(state.ranks)} states")
+        if state.scaler is not None and not isinstance(state.scaler, dict):
+            raise ResumeError(f"{where}: scaler must be a JSON object or null")
         for name in ("best_value", "first_loss"):
             value = getattr(state, name)
             if value is not None and not isinstance(value, (int, float)):
@@ -144,6 +152,11 @@ def _allowed(key: str, allowed: tuple[str, ...]) -> bool:
     return key in HARMLESS_KEYS or any(key == a or key.startswith(a + ".") for a in allowed)
 
 
+def _show(value: Any) -> str:
+    plain = isinstance(value, (int, float, str, bool, list, type(None)))
+    return repr(value) if plain else "(absent)"
+
+
 def check_resume_config(
     saved: dict[str, Any],
     requested: dict[str, Any],
@@ -156,8 +169,7 @@ def check_resume_config(
     changes = [c for c in config_changes(saved, requested) if c[0] not in ignore]
 
     def line(key: str, a: Any, b: Any) -> str:
-        show = lambda v: "(absent)" if not isinstance(v, (int, float, str, bool, list, type(None))) else repr(v)  # noqa: E731
-        return f"{key}: {show(a)} -> {show(b)}"
+        return f"{key}: {_show(a)} -> {_show(b)}"
 
     refused = [line(*c) for c in changes if not _allowed(c[0], allowed)]
     if refused:

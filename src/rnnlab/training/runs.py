@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -127,6 +126,11 @@ class Task:
         metrics.pop("units_per_s", None)
         return metrics
 
+    def after_run(self, model: Any, prepared: Prepared, out: Path) -> dict[str, Any]:
+        """Task-specific artefacts of a finished run (samples, gate heat maps) for its report;
+        returns result keys. Failures are logged, never fatal."""
+        return {}
+
     def text_data(self, cfg: Any, vocabs: dict[str, Any], path: Path) -> Any:
         """Batches of any text file, encoded with the checkpoint's vocabularies."""
         raise ValueError(f"task {self.name!r} cannot evaluate a --text-file")
@@ -184,7 +188,13 @@ def shipped_configs() -> list[dict[str, str]]:
     out = []
     for path in sorted(CONFIG_DIR.glob("*.toml")):
         lines = path.read_text(encoding="utf-8").splitlines()
-        comment = next((ln.lstrip("# ").strip() for ln in lines if ln.startswith("#")), "")
+        head = []
+        for line in lines:  # the first sentence of the opening comment
+            if not line.startswith("#") or line.lstrip("# ").startswith(("rnnlab ", "(")):
+                break
+            head.append(line.lstrip("# ").strip())
+        text = " ".join(head)
+        comment = text if len(text) <= 100 else text[:100].rsplit(" ", 1)[0] + " ..."
         try:
             task = str(load_toml(path).get("task", "?"))
         except ConfigError:
@@ -202,7 +212,7 @@ def load_run_config(task: Task, name: str | Path | None, overrides: Sequence[str
     data = load_toml(path)
     declared = data.get("task")
     if declared is None:
-        raise ConfigError(f"{path}: a run config needs a top-level key task = \"{task.name}\"")
+        raise ConfigError(f'{path}: a run config needs a top-level key task = "{task.name}"')
     if declared != task.name:
         raise ConfigError(
             f"{path} is a config for task {declared!r}, not {task.name!r} "
@@ -278,6 +288,8 @@ def train_run(
     allow_changes: Sequence[str] = (),
     callbacks: Sequence[Any] = (),
     prepared: Prepared | None = None,
+    finish: bool = True,
+    command: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train ``task`` as ``cfg`` says; reload the best weights and evaluate valid and test.
@@ -292,26 +304,39 @@ def train_run(
             resumed run uses the directory it started with unless this is given.
         resume: True, False or "auto" (resume when ``out_dir`` holds a run).
         prepared: use these vocabularies and batches instead of ``task.prepare``.
+        finish: write curves, report and ``final_metrics.json`` (:func:`finish_run`).
+        command: the command line that started the run (``command.txt``, the report).
     Returns:
         The trainer's flat result plus ``<split>_<metric>`` of the best weights, the task's
         info, ``num_params``, ``total_wall_s``, and the ``_model``, ``_prepared`` objects.
     """
     import torch
 
+    from rnnlab.training import distributed
     from rnnlab.training.evaluation import resolve_device
     from rnnlab.training.resume import check_resume_config
     from rnnlab.training.trainer import Trainer
 
     t0 = time.perf_counter()
+    dist = distributed.init_distributed(cfg.train.device)
     try:
-        resolve_device(cfg.train.device)  # before any data is read or any folder made
+        resolve_device(dist.device(cfg.train.device))  # before any data is read or folder made
     except (ValueError, RuntimeError) as exc:
         raise ConfigError(f"train.device: {exc}") from exc
+    if not dist.is_main:
+        log = _quiet
     out = Path(out_dir) if out_dir is not None else None
-    resuming = prepare_run_dir(out, resume, log) if out is not None else False
+    resuming = False
+    if out is not None:
+        if dist.is_main:
+            resuming = prepare_run_dir(out, resume, log)
+        dist.barrier()
+        if not dist.is_main:
+            resuming = bool(resume) and (out / "checkpoints" / "last").is_dir()
     run_info: dict[str, Any] = {}
     if resuming:
         saved, run_info = saved_run_config(task, out)
+        _note_edited_config(out, saved, log)
         changes = check_resume_config(
             to_dict(saved), to_dict(cfg), tuple(allow_changes), ignore=task.derived_keys
         )
@@ -335,7 +360,7 @@ def train_run(
             "data_dir": str(Path(data_root(data_dir)).resolve()),
             "fingerprint": prepared.fingerprint,
             "rnnlab_version": _version(),
-            "command": " ".join(sys.argv),
+            "command": command,
         }
         from rnnlab.training.seeding import seed_everything
 
@@ -343,10 +368,17 @@ def train_run(
         model = task.build_model(cfg)
         num_params = sum(p.numel() for p in model.parameters())
         log(task.describe(prepared, model))
-        if out is not None:
-            from rnnlab.training.storage import write_json
+        if out is not None and dist.is_main:
+            from rnnlab.training.storage import write_atomic, write_json
 
             write_json(out / "config.json", to_dict(cfg))
+            if command:
+                write_atomic(out / "command.txt", lambda p: p.write_text(command + "\n"))
+        train = prepared.data["train"]
+        if dist.active:
+            if not callable(getattr(train, "shard", None)):
+                raise ValueError(f"the {task.name} task's training data cannot be sharded")
+            train = train.shard(dist.rank, dist.world_size)
         trainer = Trainer(
             model,
             cfg.train,
@@ -358,7 +390,7 @@ def train_run(
             callbacks=callbacks,
         )
         last = out / "checkpoints" / "last" if resuming else None
-        result = trainer.fit(prepared.data["train"], prepared.data.get("valid"), resume_from=last)
+        result = trainer.fit(train, prepared.data.get("valid"), resume_from=last)
         if result.get("checkpoint_best"):
             from rnnlab.training.checkpoint_load import load_checkpoint, restore_model_state
 
@@ -367,16 +399,42 @@ def train_run(
         with torch.no_grad():
             for split in ("valid", "test"):
                 if split in prepared.data:
-                    metrics = task.evaluate(trainer.model, prepared.data[split], prepared, out_dir=out)
+                    metrics = task.evaluate(
+                        trainer.model, prepared.data[split], prepared, out_dir=out
+                    )
                     result.update({f"{split}_{k}": v for k, v in metrics.items()})
         result.update(num_params=num_params, total_wall_s=time.perf_counter() - t0)
         result.update(prepared.info)
         result["_model"], result["_prepared"] = trainer.model, prepared
-        if out is not None:
+        if out is not None and finish and dist.is_main:
+            try:
+                result.update(task.after_run(trainer.model, prepared, out))
+            except Exception as exc:  # noqa: BLE001 - samples and heat maps are niceties
+                log(f"(run artefacts not written: {exc})")
             finish_run(out, result, log=log)
         return result
     finally:
         torch.set_num_threads(threads)
+
+
+def _quiet(message: str) -> None:
+    """The log of ranks other than 0."""
+
+
+def _note_edited_config(out: Path, saved: Any, log: Callable[[str], None]) -> None:
+    """The run directory's config.json is a copy for people; the checkpoint's (hashed) copy
+    is what a resume continues. Say so when someone edited the copy."""
+    import json
+
+    try:
+        copy = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if copy != to_dict(saved):
+        log(
+            f"note: {out / 'config.json'} differs from the config saved in the checkpoint; "
+            "the checkpoint's is used (change keys with flags and --allow-config-change)"
+        )
 
 
 def _check_same_data(task: Task, out: Path, prepared: Prepared, run_info: dict) -> None:
@@ -522,7 +580,9 @@ def evaluate_checkpoint(
     with torch.no_grad():
         metrics = task.evaluate(loaded.model.to(device), data, prepared, out_dir=out)
     result = {f"{name}_{k}": v for k, v in metrics.items()}
-    result.update({k: v for k, v in prepared.info.items() if k.startswith(name) or k == "optimal_ppl"})
+    result.update(
+        {k: v for k, v in prepared.info.items() if k.startswith(name) or k == "optimal_ppl"}
+    )
     result["task"] = task.name
     return result
 

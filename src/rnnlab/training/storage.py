@@ -1,12 +1,7 @@
 """Safe on-disk storage: atomic writes, SHA-256, and tensors that safetensors accepts.
 
-The one place for these helpers (every JSON file rnnlab writes goes through
-``write_json``; every hash through ``sha256_file`` / ``sha256_bytes``):
+Atomic files and hashes are :mod:`rnnlab.files` (re-exported here); on top of them:
 
-* ``write_atomic(path, write)``: write to a temporary name beside ``path``, fsync, rename;
-  a reader never sees a half-written file, and a crash leaves the old file intact.
-* ``write_json(path, data)``: JSON, atomically; non-finite floats are written as the
-  ``NaN`` / ``Infinity`` literals Python's json reads back as floats.
 * ``dedupe_tensors``: state dicts without shared storage (tied weights stored once).
 * ``flatten_optimizer`` / ``unflatten_optimizer``: optimizer state as tensors + JSON.
 * ``flatten_tree`` / ``unflatten_tree``: any nest of tuples, lists and dicts of tensors
@@ -18,65 +13,29 @@ Nothing here pickles: tensors go through ``safetensors.torch.save_file``, the re
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import save_file
 
+from rnnlab.files import json_ready, sha256_bytes, sha256_file, write_atomic, write_json
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of a byte string."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """``write(tmp)`` then fsync and ``os.replace(tmp, path)``; the parent is created."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        write(tmp)
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def json_ready(value: Any) -> Any:
-    """Numpy / torch scalars -> Python numbers, tuples -> lists, keys -> str (for JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            return value.item()
-        except (ValueError, RuntimeError):  # a tensor with several elements
-            return value
-    return value
-
-
-def write_json(path: str | Path, data: Any, indent: int | None = 2) -> Path:
-    """JSON written atomically; NaN / inf stay floats (``NaN`` / ``Infinity`` literals)."""
-    text = json.dumps(json_ready(data), indent=indent, allow_nan=True, ensure_ascii=False)
-    return write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+__all__ = [
+    "dedupe_tensors",
+    "flatten_optimizer",
+    "flatten_tree",
+    "json_ready",
+    "sha256_bytes",
+    "sha256_file",
+    "to_plain",
+    "unflatten_optimizer",
+    "unflatten_tree",
+    "write_atomic",
+    "write_json",
+    "write_tensors",
+]
 
 
 def write_tensors(
@@ -195,7 +154,7 @@ def unflatten_tree(structure: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
         return None
     if not isinstance(structure, dict) or len(structure) != 1:
         raise ValueError(f"not a tensor-tree node: {structure!r}"[:200])
-    (kind, value), = structure.items()
+    ((kind, value),) = structure.items()
     if kind == "tensor":
         if value not in tensors:
             raise KeyError(f"tensor {value!r} is missing")

@@ -60,8 +60,10 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from rnnlab.training import distributed
 from rnnlab.training.callbacks import Callback, StepInfo, TensorBoardLogger
 from rnnlab.training.checkpoint import save_checkpoint
+from rnnlab.training.checkpoint_format import CheckpointError
 from rnnlab.training.checkpoint_load import load_checkpoint, restore_model_state
 from rnnlab.training.config import ConfigError, TrainConfig, to_dict
 from rnnlab.training.contract import StepOutput, check_model_contract
@@ -82,7 +84,12 @@ from rnnlab.training.resume import (
     totals_from_dict,
     totals_to_dict,
 )
-from rnnlab.training.seeding import deterministic_mode, get_rng_state, seed_everything, set_rng_state
+from rnnlab.training.seeding import (
+    deterministic_mode,
+    get_rng_state,
+    seed_everything,
+    set_rng_state,
+)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -155,8 +162,12 @@ class Trainer:
                 f"it reports {', '.join(names)}"
             )
         self.config = config
-        self.device = resolve_device(config.device)
+        self.dist = distributed.current()
+        self.device = resolve_device(self.dist.device(config.device))
         self.model = model.to(self.device)
+        self._step_fn = distributed.wrap(self.model, self.dist, self.device)
+        self._autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.precision)
+        self.scaler = torch.amp.GradScaler(self.device.type) if config.precision == "fp16" else None
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.vocabs = dict(vocabs or {})
         self.task = task
@@ -164,7 +175,7 @@ class Trainer:
         self.run_info = dict(run_info or {})
         self.unit = getattr(model, "unit", "tokens")  # names the throughput metric
         self.callbacks = list(callbacks)
-        if config.tensorboard and self.run_dir is not None:
+        if config.tensorboard and self.run_dir is not None and self.dist.is_main:
             self.callbacks.append(TensorBoardLogger(str(self.run_dir / "tb")))
         self.optimizer = optimizer or build_optimizer(self.model, config)
         self.schedule = build_schedule(self.optimizer, config)
@@ -178,6 +189,7 @@ class Trainer:
         self._last_save = time.monotonic()
         self._speed = Throughput()
         self._epoch_speed = 0.0
+        self._stop_after = self._save_after = False  # agreed by every rank before a step
 
     # ------------------------------------------------------------------ public
     @property
@@ -245,9 +257,10 @@ class Trainer:
                 stack.callback(torch.set_num_threads, prev)
             if resume_from is not None:
                 self.load_state(resume_from)
-            else:
-                seed_everything(cfg.seed)
-            if self.run_dir is not None:
+            else:  # each rank its own dropout masks; one process: exactly `seed`
+                seed_everything(cfg.seed + self.dist.rank)
+                self.state.world_size = self.dist.world_size
+            if self.run_dir is not None and self.dist.is_main:
                 path = self.run_dir / "metrics.jsonl"
                 truncate_jsonl(path, self.state.metrics_records)  # drop records after the save
                 self._logger = stack.enter_context(JSONLLogger(path))
@@ -294,13 +307,16 @@ class Trainer:
             hit_max_steps = cfg.max_steps is not None and st.global_step >= cfg.max_steps
         if self._totals.count == 0:
             raise ValueError("training data yielded no batches")
-        train_metrics = summarize_totals(self.model, self._totals)
+        train_metrics = summarize_totals(self.model, self._global(self._totals))
         train_metrics[self.speed_key] = self._epoch_speed
         valid_metrics = None
         if valid_data is not None:
             try:
                 valid_metrics = evaluate(
-                    self.model, valid_data, device=self.device, should_stop=self._stopping
+                    self.model,
+                    valid_data,
+                    device=self.device,
+                    should_stop=lambda: self.dist.agree(self._stopping())[0],
                 )
             except EvaluationStopped:
                 raise _Stop from None
@@ -336,9 +352,9 @@ class Trainer:
         elif cfg.early_stopping_patience and st.bad_epochs >= cfg.early_stopping_patience:
             stop = "early_stopping"
         if self.checkpoint_dir is not None:
+            self._save("last")  # first: a kill before `best` is written is repaired on resume
             if improved:
                 self._save("best", with_optimizer=False)
-            self._save("last")
         metrics = {k: v for k, v in record.items() if k in ("train", "valid")}
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, metrics)
@@ -356,7 +372,7 @@ class Trainer:
             total=total,
             initial=skip,
             desc=f"epoch {epoch}",
-            disable=not cfg.progress,
+            disable=not cfg.progress or not self.dist.is_main,
             leave=False,
             file=sys.stderr,
             dynamic_ncols=True,
@@ -368,7 +384,8 @@ class Trainer:
         self._speed.start()
         try:
             for index, batch in enumerate(itertools.islice(iter(data), skip, None), start=skip):
-                out = model.step(move_to_device(batch, self.device), state)
+                with self._autocast():
+                    out = self._step_fn(move_to_device(batch, self.device), state)
                 info = self._optimize(out, epoch, index)
                 state = model.detach_state(out.state)
                 st.batches_done = index + 1
@@ -384,15 +401,17 @@ class Trainer:
                     m = summarize_totals(model, self._totals)
                     bar.set_postfix(_short(m, speed.rate, self.unit), refresh=False)
                 if cfg.log_interval and st.global_step % cfg.log_interval == 0:
-                    m = {**summarize_totals(model, self._interval), self.speed_key: speed.rate}
+                    interval = self._global(self._interval)  # every rank: a collective
+                    rate = speed.rate * self.dist.world_size
+                    m = {**summarize_totals(model, interval), self.speed_key: rate}
                     self._log("train_interval", m, epoch, self.lr)
                     self._interval = Totals()
                 if cfg.max_steps is not None and st.global_step >= cfg.max_steps:
                     hit_max_steps = True
                     break
-                if self._stopping():
-                    raise _Stop
-                if self._periodic_save_due():
+                if self._stop_after or (not self.dist.active and self._stopping()):
+                    raise _Stop  # several ranks stop where they agreed to, before the step
+                if self._save_after:
                     self._save("last")
         finally:
             speed.stop()
@@ -408,12 +427,20 @@ class Trainer:
         if not isinstance(out, StepOutput) and not hasattr(out, "loss"):
             raise TypeError(f"model.step must return a StepOutput, got {type(out).__name__}")
         loss_value = float(out.loss.detach())
-        if cfg.check_finite and not math.isfinite(loss_value):
-            raise NonFiniteError(self._diverged(f"non-finite loss ({loss_value}) at {where}"))
         if st.first_loss is None:
-            st.first_loss = loss_value
+            st.first_loss = self._first_loss(loss_value)
         bound = self._loss_bound()
-        if bound is not None and loss_value > bound:
+        nonfinite = cfg.check_finite and not math.isfinite(loss_value)
+        too_big = bound is not None and loss_value > bound
+        # every rank decides together, before the collective backward: stop, save, diverge
+        nonfinite, too_big, self._stop_after, self._save_after = self.dist.agree(
+            nonfinite, too_big, self._stopping(), self._periodic_save_due(st.global_step + 1)
+        )
+        if nonfinite:
+            raise NonFiniteError(
+                self._diverged(f"non-finite loss ({loss_value}) at {where}"), self._last_good()
+            )
+        if too_big:
             raise TrainingDiverged(
                 self._diverged(f"the loss diverged at {where}: {loss_value:.4g} > {bound:.4g}"),
                 self._last_good(),
@@ -426,14 +453,23 @@ class Trainer:
                 )
             scale = float(out.time_steps)
         self.optimizer.zero_grad(set_to_none=True)
-        (out.loss * scale if scale != 1.0 else out.loss).backward()
+        loss = out.loss * scale if scale != 1.0 else out.loss
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)  # clip and check the true gradients
         for cb in self.callbacks:
             cb.on_after_backward(self, st.global_step + 1)
         measure = cfg.check_finite or bool(self.callbacks)
         grad_norm, clipped = clip_gradients(
             self.model.parameters(), cfg.clip_value, cfg.clip_norm, measure
         )
-        if cfg.check_finite and grad_norm is not None and not math.isfinite(grad_norm):
+        fp16_skip = self.scaler is not None  # fp16: the scaler skips non-finite steps itself
+        if (
+            cfg.check_finite
+            and not fp16_skip
+            and grad_norm is not None
+            and not math.isfinite(grad_norm)
+        ):
             bad = ", ".join(nonfinite_gradients(self.model))
             raise NonFiniteError(
                 self._diverged(
@@ -441,7 +477,11 @@ class Trainer:
                 ),
                 self._last_good(),
             )
-        self.optimizer.step()
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
         st.global_step += 1
         return StepInfo(
             step=st.global_step,
@@ -454,10 +494,37 @@ class Trainer:
             lr=self.lr,
         )
 
+    def _first_loss(self, loss: float) -> float:
+        """The run's first loss, the same on every rank (the divergence bound uses it)."""
+        if not self.dist.active:
+            return loss
+        total, n = self.dist.sum_floats([loss if math.isfinite(loss) else 0.0, 1.0])
+        return total / n
+
+    def _global(self, totals: Totals) -> Totals:
+        """The totals summed over ranks (each rank trains on its own shard)."""
+        if not self.dist.active:
+            return totals
+        keys = sorted(totals.sums)
+        sums = [totals.sums[k] for k in keys]
+        values = self.dist.sum_floats([totals.loss_sum, totals.count, *sums])
+        out = Totals()
+        out.loss_sum, out.count = values[0], values[1]
+        out.sums = dict(zip(keys, values[2:]))
+        return out
+
+    @contextlib.contextmanager
+    def _autocast(self):
+        if self._autocast_dtype is None:
+            yield
+        else:
+            with torch.autocast(self.device.type, dtype=self._autocast_dtype):
+                yield
+
     def _loss_bound(self) -> float | None:
         cfg = self.config
         if cfg.max_loss == "auto":
-            return 5.0 * max(1.0, self.state.first_loss or 1.0)
+            return 100.0 * max(1.0, self.state.first_loss or 1.0)
         return cfg.max_loss
 
     def _last_good(self) -> Path | None:
@@ -501,12 +568,13 @@ class Trainer:
     def _stopping(self) -> bool:
         return self._stop_signal is not None
 
-    def _periodic_save_due(self) -> bool:
+    def _periodic_save_due(self, step: int) -> bool:
+        """Whether ``last`` is to be saved after optimizer step ``step``."""
         cfg = self.config
         if self.checkpoint_dir is None:
             return False
         every = cfg.checkpoint_every_steps
-        if every and self.state.global_step % every == 0:
+        if every and step % every == 0:
             return True
         minutes = cfg.checkpoint_every_minutes
         return bool(minutes) and time.monotonic() - self._last_save >= 60.0 * minutes
@@ -527,15 +595,26 @@ class Trainer:
         return TrainingInterrupted(msg, path, self._result("interrupted"), name)
 
     # ------------------------------------------------------------------ state
-    def trainer_state(self) -> dict[str, Any]:
-        """The trainer's JSON state (for checkpoints)."""
+    def _rank_state(self) -> dict[str, Any]:
+        """What differs between ranks: random generators, partial totals."""
+        return {
+            "rng": get_rng_state(),
+            "totals": totals_to_dict(self._totals),
+            "interval": totals_to_dict(self._interval),
+        }
+
+    def trainer_state(self, ranks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The trainer's JSON state (for checkpoints); ``ranks``: every rank's
+        :meth:`_rank_state` when the run has several."""
         st = self.state
-        st.totals = totals_to_dict(self._totals)
-        st.interval = totals_to_dict(self._interval)
+        own = self._rank_state()
+        st.totals, st.interval, st.rng = own["totals"], own["interval"], own["rng"]
         st.wall_s = self._wall()
         st.metrics_records = self._logger.records if self._logger is not None else 0
-        st.rng = get_rng_state()
         st.train_config = to_dict(self.config)
+        st.world_size = self.dist.world_size
+        st.ranks = ranks if self.dist.active and ranks is not None else []
+        st.scaler = self.scaler.state_dict() if self.scaler is not None else None
         return st.to_dict()
 
     def load_state(self, path: str | Path) -> None:
@@ -544,48 +623,91 @@ class Trainer:
         ckpt = load_checkpoint(path, map_location=self.device, resume=True)
         where = str(ckpt.path / "trainer_state.json")
         state = TrainerState.from_dict(ckpt.trainer_state, where)
+        if state.world_size != self.dist.world_size:
+            raise ResumeError(
+                f"{ckpt.path} was saved by a run of {state.world_size} process(es); resume it "
+                f"with the same number (this one has {self.dist.world_size})"
+            )
         restore_model_state(self.model, ckpt.model_state, ckpt.path)
         if ckpt.optimizer_state is not None:
             try:
                 self.optimizer.load_state_dict(ckpt.optimizer_state)
-            except (ValueError, KeyError, RuntimeError) as exc:
+            except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
                 raise ResumeError(f"{ckpt.path}: optimizer state does not fit ({exc})") from exc
         if ckpt.scheduler_state is not None:
             try:
                 self.schedule.load_state_dict(ckpt.scheduler_state)
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ResumeError(f"{where}: schedule state does not fit ({exc})") from exc
+        own = state.ranks[self.dist.rank] if self.dist.active else vars(state)
+        carry = ckpt.carry
         try:
-            self._totals = totals_from_dict(state.totals)
-            self._interval = totals_from_dict(state.interval)
-            set_rng_state(state.rng)
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            self._totals = totals_from_dict(own["totals"])
+            self._interval = totals_from_dict(own["interval"])
+            set_rng_state(own["rng"])
+            if self.scaler is not None and state.scaler is not None:
+                self.scaler.load_state_dict(state.scaler)
+            if self.dist.active and carry is not None:
+                carry = carry[self.dist.rank]
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise ResumeError(f"{where}: totals or RNG state are malformed ({exc})") from exc
-        self._carry = ckpt.carry
-        if self._carry is not None:
-            self._carry = move_to_device(self._carry, self.device)
+        self._carry = move_to_device(carry, self.device) if carry is not None else None
         self.state = state
         self._wall_before = state.wall_s
+        self._repair_best()
+
+    def _repair_best(self) -> None:
+        """A run killed after saving ``last`` but before ``best`` at the end of an improving
+        epoch: ``last`` holds exactly those weights, so ``best`` is written from them."""
+        st, ckdir = self.state, self.checkpoint_dir
+        if ckdir is None or st.phase != "done" or st.best_epoch != st.epoch:
+            return
+        from rnnlab.training.checkpoint import recover_checkpoint
+
+        recover_checkpoint(ckdir / "best")
+        try:
+            best_epoch = load_checkpoint(ckdir / "best").config.get("epoch")
+        except CheckpointError:
+            best_epoch = None
+        if best_epoch != st.epoch:
+            self._save("best", with_optimizer=False)
 
     def _save(self, name: str, with_optimizer: bool = True) -> Path:
-        last = self.state.history[-1] if self.state.history else {}
-        metrics = {
-            f"{split}_{k}": v for split in ("train", "valid") for k, v in last.get(split, {}).items()
-        }
+        """Write checkpoint ``name``. With several ranks every rank calls this at the same
+        point (the ranks agreed on it); rank 0 gathers their states and writes."""
+        path = self.checkpoint_dir / name
         mid_epoch = self.state.phase == "train" and self.state.batches_done > 0
-        path = save_checkpoint(
-            self.checkpoint_dir / name,
-            self.model,
-            task=self.task,
-            vocabs=self.vocabs,
-            run_config=self.run_config,
-            run_info=self.run_info,
-            metrics=metrics,
-            optimizer=self.optimizer if with_optimizer else None,
-            scheduler=self.schedule if with_optimizer else None,
-            trainer_state=self.trainer_state() if with_optimizer else None,
-            carry=self._carry if with_optimizer and mid_epoch else None,
-        )
+        carry = self._carry if with_optimizer and mid_epoch else None
+        ranks = carries = None
+        if with_optimizer and self.dist.active:
+            gathered = self.dist.gather((self._rank_state(), carry))
+            if gathered is not None:
+                ranks = [g[0] for g in gathered]
+                carries = [g[1] for g in gathered]
+                carry = carries if any(c is not None for c in carries) else None
+        if self.dist.is_main:
+            last = self.state.history[-1] if self.state.history else {}
+            metrics = {
+                f"{split}_{k}": v
+                for split in ("train", "valid")
+                for k, v in last.get(split, {}).items()
+            }
+            save_checkpoint(
+                path,
+                self.model,
+                task=self.task,
+                vocabs=self.vocabs,
+                run_config=self.run_config,
+                run_info={**self.run_info, "world_size": self.dist.world_size},
+                metrics=metrics,
+                optimizer=self.optimizer if with_optimizer else None,
+                scheduler=self.schedule if with_optimizer else None,
+                trainer_state=self.trainer_state(ranks) if with_optimizer else None,
+                carry=carry,
+                epoch=self.state.epoch,
+                global_step=self.state.global_step,
+            )
+        self.dist.barrier()  # no rank reads a checkpoint another is still writing
         if with_optimizer:
             self._last_save = time.monotonic()
         return path
@@ -609,14 +731,16 @@ class Trainer:
             )
 
     def _print_epoch(self, record: dict[str, Any]) -> None:
-        if not self.config.progress:
+        if not self.config.progress or not self.dist.is_main:
             return
         parts = [f"epoch {record['epoch']}", f"lr {record['lr']:.4g}"]
         for split in ("train", "valid"):
             if split in record:
                 m = record[split]
                 shown = " ".join(
-                    f"{k} {v:.4g}" for k, v in m.items() if k != "count" and not k.endswith("_per_s")
+                    f"{k} {v:.4g}"
+                    for k, v in m.items()
+                    if k != "count" and not k.endswith("_per_s")
                 )
                 parts.append(f"{split} {shown}")
         parts.append(f"{record['train'].get(self.speed_key, 0):.0f} {self.unit}/s")
@@ -637,7 +761,10 @@ class Trainer:
         result[f"best_{split}_{self.config.monitor}"] = st.best_value
         result["best_epoch"] = st.best_epoch
         result["wall_s"] = self._wall()
-        result[self.speed_key] = self._speed.rate
+        result[self.speed_key] = self._speed.rate * self.dist.world_size  # all ranks
+        result["world_size"] = self.dist.world_size
+        if self.dist.active and stop_reason != "interrupted":
+            result["ranks_in_sync"] = self.dist.in_sync(self.model)
         ckdir = self.checkpoint_dir
         for name in ("best", "last"):
             exists = ckdir is not None and (ckdir / name).exists()
