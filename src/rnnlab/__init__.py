@@ -39,6 +39,10 @@ _EXPORTS = {
     # models
     "LanguageModel": "rnnlab.models",
     "LMConfig": "rnnlab.models",
+    "SequenceClassifier": "rnnlab.models",
+    "ClassifierConfig": "rnnlab.models",
+    "SequenceTagger": "rnnlab.models",
+    "TaggerConfig": "rnnlab.models",
     # training
     "Trainer": "rnnlab.training",
     "TrainConfig": "rnnlab.training",

@@ -27,6 +27,8 @@ COMMAND_MODULES = [
     "rnnlab.cli.export",
     "rnnlab.cli.data",
     "rnnlab.cli.configs",
+    "rnnlab.cli.example",
+    "rnnlab.cli.predict",
 ]
 
 

@@ -3,7 +3,10 @@
 ``language_model``: ``LanguageModel`` (registered as "language_model"); ``lm_config``: its
 ``LMConfig``; ``size``: parameter counts and the refusal of models too large to allocate;
 ``lm_training``: the language-modelling task (``LMTask``, registered as "lm");
-``sampling``: ``generate`` (temperature, top-k, top-p) for language models.
+``sampling``: ``generate`` (temperature, top-k, top-p) for language models;
+``classifier``: ``SequenceClassifier`` / ``ClassifierConfig`` ("sequence_classifier");
+``tagger``: ``SequenceTagger`` / ``TaggerConfig`` ("sequence_tagger");
+``classify_task`` / ``tag_task``: the "classify" and "tag" tasks.
 Importing this package registers the built-in models with ``rnnlab.training.registry`` and
 the built-in tasks with ``rnnlab.training.runs``.
 """
@@ -11,6 +14,19 @@ the built-in tasks with ``rnnlab.training.runs``.
 from __future__ import annotations
 
 from rnnlab.models import lm_training  # noqa: F401  (registers the "lm" task)
+from rnnlab.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnlab.models.classify_task import ClassifyTask
 from rnnlab.models.language_model import LanguageModel, LMConfig
+from rnnlab.models.tag_task import TagTask
+from rnnlab.models.tagger import SequenceTagger, TaggerConfig
 
-__all__ = ["LanguageModel", "LMConfig"]
+__all__ = [
+    "ClassifierConfig",
+    "ClassifyTask",
+    "LanguageModel",
+    "LMConfig",
+    "SequenceClassifier",
+    "SequenceTagger",
+    "TagTask",
+    "TaggerConfig",
+]

@@ -2,7 +2,8 @@
 
 ``functional`` holds the pure cell math; ``cells`` one step with parameters;
 ``recurrent`` the layers (time, depth, direction, lengths); ``simple`` the small
-teaching modules; ``embedding`` and ``dropout`` the pieces around them.
+teaching modules; ``embedding`` and ``dropout`` the pieces around them; ``pooling``,
+``crf`` and ``char_features`` the read-outs and word features of classifiers and taggers.
 Names are imported lazily so that importing one module does not import all.
 """
 
@@ -25,6 +26,8 @@ _EXPORTS = {
     "WordEmbedding": "rnnlab.nn.embedding",
     "LockedDropout": "rnnlab.nn.dropout",
     "EmbeddingDropout": "rnnlab.nn.dropout",
+    "LinearChainCRF": "rnnlab.nn.crf",
+    "CharWordEncoder": "rnnlab.nn.char_features",
 }
 
 __all__ = list(_EXPORTS)

@@ -11,7 +11,7 @@ read_lines          plain text, one item a line               the line, without 
 read_token_lines    PTB / WikiText: space-separated tokens    tokens of the line + ``<eos>``
 read_tsv            tab-separated with a header line          dict header -> field
 read_labeled_..     SST-2: ``sentence \\t label``             (sentence, int label or None)
-read_conllu         CoNLL-U, 10 tab-separated columns         (forms, UPOS tags) per sentence
+read_conllu         CoNLL-U, 10 tab-separated columns         (forms, UPOS/XPOS tags) per sentence
 read_parallel       two line-aligned files (Multi30k .gz)     (source line, target line)
 ==================  ========================================  ====================================
 """
@@ -116,12 +116,14 @@ def read_token_lines(path: PathLike, eos: str | None = "<eos>") -> Iterator[list
 
 def read_tsv(path: PathLike) -> Iterator[dict[str, str]]:
     """Rows of a tab-separated file whose first line is the header; no quoting."""
-    for _, row in _tsv_rows(path):
+    for _, row in read_tsv_numbered(path):
         yield row
 
 
-def _tsv_rows(path: PathLike, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict]]:
-    """(line number, row dict); the header must hold the ``required`` columns."""
+def read_tsv_numbered(
+    path: PathLike, required: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(1-based line number, row dict); the header must hold the ``required`` columns."""
     lines = _numbered_lines(path)
     first = next(lines, None)
     if first is None:
@@ -154,7 +156,7 @@ def read_labeled_sentences(
     1 by default; None accepts any integer), else ``CorpusFormatError`` names file:line.
     """
     required = (text_column,) if label_column is None else (text_column, label_column)
-    for number, row in _tsv_rows(path, required):
+    for number, row in read_tsv_numbered(path, required):
         label = None
         if label_column is not None:
             text = row[label_column]
@@ -168,18 +170,34 @@ def read_labeled_sentences(
         yield row[text_column].strip(), label
 
 
-def read_conllu(path: PathLike) -> Iterator[TaggedSentence]:
-    """Sentences of a CoNLL-U file as (word forms, UPOS tags).
+CONLLU_COLUMNS = {"form": 1, "lemma": 2, "upos": 3, "xpos": 4}
+
+
+def read_conllu(path: PathLike, column: str = "upos") -> Iterator[TaggedSentence]:
+    """Sentences of a CoNLL-U file as (word forms, tags); ``column`` picks the tags
+    (``"upos"``, default, or ``"xpos"``; also ``"lemma"``).
 
     Comment lines (``#``), multiword-token range lines (``3-4``) and empty nodes (``8.1``)
     are skipped; word ids must run 1, 2, 3, ... within a sentence; a blank line ends it.
     """
+    for _, sentence in read_conllu_numbered(path, column):
+        yield sentence
+
+
+def read_conllu_numbered(
+    path: PathLike, column: str = "upos"
+) -> Iterator[tuple[int, TaggedSentence]]:
+    """(line number of the sentence's first word, sentence); see ``read_conllu``."""
+    if column not in CONLLU_COLUMNS:
+        raise ValueError(f"CoNLL-U column must be one of {sorted(CONLLU_COLUMNS)}, got {column!r}")
+    index, column_name = CONLLU_COLUMNS[column], column
     words: list[str] = []
     tags: list[str] = []
+    first = 0
     for number, line in _numbered_lines(path):
         if not line.strip():
             if words:
-                yield TaggedSentence(words, tags)
+                yield first, TaggedSentence(words, tags)
                 words, tags = [], []
             continue
         if line.startswith("#"):
@@ -196,7 +214,7 @@ def read_conllu(path: PathLike) -> Iterator[TaggedSentence]:
             raise CorpusFormatError(
                 path, number, f"expected word id {len(words) + 1}, got {token_id!r}"
             )
-        for column, name in ((1, "FORM"), (3, "UPOS")):
+        for column, name in ((1, "FORM"), (index, column_name.upper())):
             if not fields[column].strip():
                 raise CorpusFormatError(
                     path,
@@ -204,10 +222,12 @@ def read_conllu(path: PathLike) -> Iterator[TaggedSentence]:
                     f"word {token_id}: empty {name} (column {column + 1}); "
                     "expected a non-empty value or '_'",
                 )
+        if not words:
+            first = number
         words.append(fields[1])
-        tags.append(fields[3])
+        tags.append(fields[index])
     if words:
-        yield TaggedSentence(words, tags)
+        yield first, TaggedSentence(words, tags)
 
 
 def read_parallel(source_path: PathLike, target_path: PathLike) -> Iterator[tuple[str, str]]:
