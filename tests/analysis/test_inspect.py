@@ -46,7 +46,9 @@ def test_inspect_input_replays_the_models_layers(cell):
 
 def test_cli_writes_titled_heatmaps_to_its_own_folder_and_warns(tmp_path, capsys, monkeypatch):
     model, vocab = _lm("lstm", num_layers=1)
-    ckpt = save_checkpoint(tmp_path / "run" / "checkpoints" / "best", model, vocabs={"tokens": vocab})
+    ckpt = save_checkpoint(
+        tmp_path / "run" / "checkpoints" / "best", model, vocabs={"tokens": vocab}
+    )
     monkeypatch.chdir(tmp_path)
     metrics = tmp_path / "m.json"
     argv = ["inspect", str(ckpt), "--text", "the cat sat on a zebra", "--metrics-out", str(metrics)]
