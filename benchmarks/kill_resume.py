@@ -189,7 +189,7 @@ def _register_toy():
             }
             return Prepared(cfg, vocabs or {"words": words, "labels": labels}, data)
 
-        def build_model(self, cfg):
+        def build_model(self, cfg, prepared=None):
             return BagClassifier(cfg.model)
 
     return ToyTask

@@ -58,3 +58,23 @@ def test_empty_example_and_bad_batch_size_are_errors():
         BucketedBatches([[1], []], length=len, collate=list, batch_size=2)
     with pytest.raises(ValueError, match="batch_size"):
         BucketedBatches([[1]], length=len, collate=list, batch_size=0)
+
+
+def test_shards_split_every_batch_and_step_together():
+    from rnnlab.text.sentence_batching import BucketedBatches
+
+    lengths = [1 + (i * 7) % 13 for i in range(103)]
+    data = BucketedBatches(
+        list(range(103)), length=lambda i: lengths[i], collate=list, batch_size=8, shuffle=True
+    )
+    shards = [data.shard(r, 3) for r in range(3)]
+    for epoch in (1, 2):
+        data.set_epoch(epoch)
+        for s in shards:
+            s.set_epoch(epoch)
+        whole = [b for b in data if len(b) >= 3]
+        parts = [list(s) for s in shards]
+        assert all(len(p) == len(whole) for p in parts)  # every rank takes as many steps
+        for k, batch in enumerate(whole):
+            assert sorted(parts[0][k] + parts[1][k] + parts[2][k]) == sorted(batch)
+            assert max(len(p[k]) for p in parts) - min(len(p[k]) for p in parts) <= 1

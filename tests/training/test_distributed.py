@@ -111,3 +111,32 @@ def _run_resume(out: Path, env: dict) -> dict:
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads((out / "final_metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_a_sentence_task_trains_data_parallel(tmp_path):
+    """The classifier's bucketed batches are split across the ranks (each batch in W near-
+    equal parts): two processes train it, agree on every parameter, and learn the task."""
+    import random
+
+    rng = random.Random(0)
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    for name, n in (("train.tsv", 160), ("dev.tsv", 40)):
+        rows = ["sentence\tlabel"]
+        for _ in range(n):
+            word = rng.choice(["good", "bad"])
+            filler = " ".join(rng.choice(["the", "film", "was", "quite"]) for _ in range(3))
+            rows.append(f"{filler} {word}\t{'pos' if word == 'good' else 'neg'}")
+        (folder / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "clf"
+    env = dict(os.environ, PYTHONPATH=str(SRC), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    cmd += ["-m", "rnnlab", "train", "classify", "--dataset", f"tsv:{folder}", "--out", str(out)]
+    cmd += ["--embed", "8", "--hidden", "8", "--batch-size", "8", "--epochs", "6", "--quiet"]
+    cmd += ["--threads", "1", "--set", "train.lr=0.01"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    final = json.loads((out / "final_metrics.json").read_text())
+    assert final["world_size"] == 2 and final["ranks_in_sync"] is True
+    assert final["valid_accuracy"] > 0.9

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -29,7 +30,11 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, help="evaluation batch size (default: the run's)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: the run's)")
-    p.add_argument("--out", help="folder for plots the task draws (e.g. a confusion matrix)")
+    p.add_argument(
+        "--out",
+        help="folder for plots the task draws, e.g. a confusion matrix (default: "
+        "RUN/evaluate beside the run's checkpoints/)",
+    )
     p.add_argument("--metrics-out", help="write the metrics as flat JSON here")
     p.set_defaults(func=run)
 
@@ -39,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.training import CheckpointError, ConfigError
     from rnnlab.training.runs import canonical_split, evaluate_checkpoint, get_task, write_metrics
 
+    out = args.out
+    ckpt = Path(args.checkpoint)
+    if out is None and ckpt.parent.name == "checkpoints":
+        out = ckpt.parent.parent / "evaluate"  # the run's own folder, not the checkpoint's
     try:
         metrics = evaluate_checkpoint(
             args.checkpoint,
@@ -47,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             text_file=args.text_file,
             batch_size=args.batch_size,
             device=args.device,
-            out_dir=args.out,
+            out_dir=out,
             threads=args.threads,
         )
     except (

@@ -225,18 +225,15 @@ class ClassifyTask(Task):
         return dataclasses.replace(cfg, data=dataclasses.replace(d, **changes))
 
     def prepare(self, cfg, *, data_dir, vocabs=None, splits=("train", "valid", "test")):
-        prepared = prepare_classification(cfg, data_dir=data_dir, vocabs=vocabs, splits=splits)
-        # build_model(cfg) sees no vocabularies, but --init-from / --embeddings map words:
-        # it reads them (and reports coverage) through the run's latest Prepared.
-        self._prepared = prepared
-        return prepared
+        return prepare_classification(cfg, data_dir=data_dir, vocabs=vocabs, splits=splits)
 
-    def build_model(self, cfg: ClassifyRunConfig) -> SequenceClassifier:
+    def build_model(self, cfg: ClassifyRunConfig, prepared: Prepared | None = None):
+        """The classifier; with --embeddings / --init-from its words are mapped through
+        ``prepared``'s vocabulary and the coverage is added to ``prepared.info``."""
         if not (cfg.data.init_from or cfg.data.embeddings):
             return SequenceClassifier(cfg.model)
-        prepared = getattr(self, "_prepared", None)
         if prepared is None or prepared.cfg.model != cfg.model:
-            raise ValueError("--embeddings / --init-from need the run's vocabulary: prepare first")
+            raise ValueError("--embeddings / --init-from need the run's vocabulary (prepared)")
         model, info = build_classifier(cfg, prepared.vocabs["words"])
         prepared.info.update(info)
         return model

@@ -323,7 +323,7 @@ class LMTask(Task):
             dataclasses.replace(cfg, model=model), {VOCAB: vocab}, data, info, fingerprint
         )
 
-    def build_model(self, cfg: LMRunConfig) -> LanguageModel:
+    def build_model(self, cfg: LMRunConfig, prepared: Prepared | None = None) -> LanguageModel:
         return LanguageModel(cfg.model)
 
     def describe(self, prepared: Prepared, model) -> str:

@@ -223,7 +223,7 @@ class TagTask(Task):
     def prepare(self, cfg, *, data_dir, vocabs=None, splits=("train", "valid", "test")):
         return prepare_tagging(cfg, data_dir=data_dir, vocabs=vocabs, splits=splits)
 
-    def build_model(self, cfg: TagRunConfig) -> SequenceTagger:
+    def build_model(self, cfg: TagRunConfig, prepared: Prepared | None = None) -> SequenceTagger:
         return SequenceTagger(cfg.model)
 
     def describe(self, prepared: Prepared, model) -> str:

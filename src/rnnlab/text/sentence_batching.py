@@ -20,6 +20,7 @@ the current epoch's order.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -80,7 +81,7 @@ class BucketedBatches(Generic[Example]):
         n, B = len(self.examples), self.batch_size
         if not self.shuffle:
             order = sorted(range(n), key=lambda i: self.lengths[i])  # stable
-            return [order[i : i + B] for i in range(0, n, B)]
+            return self._rank_part([order[i : i + B] for i in range(0, n, B)])
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         perm = torch.randperm(n, generator=gen).tolist()
         pool = B * self.pool_batches
@@ -89,7 +90,32 @@ class BucketedBatches(Generic[Example]):
             chunk = sorted(perm[start : start + pool], key=lambda i: self.lengths[i])
             batches.extend(chunk[i : i + B] for i in range(0, len(chunk), B))
         shuffled = torch.randperm(len(batches), generator=gen).tolist()
-        return [batches[k] for k in shuffled]
+        return self._rank_part([batches[k] for k in shuffled])
+
+    def shard(self, rank: int, world_size: int) -> BucketedBatches[Example]:
+        """Rank ``rank``'s part of every batch, for data-parallel training: each batch of
+        epoch e is split into ``world_size`` near-equal parts (the W parts together are the
+        one-process batch), and every rank steps through the same number of batches.
+        Batches with fewer than W examples are left out (at most a pool's short tail)."""
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in a world of {world_size}")
+        part = copy.copy(self)
+        part.rank, part.world_size = rank, world_size
+        part._order = part._batches_for(part.epoch)
+        return part
+
+    def _rank_part(self, batches: list[list[int]]) -> list[list[int]]:
+        W, r = getattr(self, "world_size", 1), getattr(self, "rank", 0)
+        if W == 1:
+            return batches
+        out = []
+        for indices in batches:
+            if len(indices) < W:
+                continue
+            size, extra = divmod(len(indices), W)  # near-equal contiguous parts
+            start = r * size + min(r, extra)
+            out.append(indices[start : start + size + (1 if r < extra else 0)])
+        return out
 
     def __len__(self) -> int:
         return len(self._order)

@@ -108,7 +108,9 @@ class Task:
         ``splits`` only."""
         raise NotImplementedError
 
-    def build_model(self, cfg: Any) -> Any:
+    def build_model(self, cfg: Any, prepared: Prepared | None = None) -> Any:
+        """The model for ``cfg`` (``Prepared.cfg``); ``prepared`` gives the vocabularies to a
+        model that maps words (pretrained vectors, ``--init-from``) and takes its info."""
         raise NotImplementedError
 
     def describe(self, prepared: Prepared, model: Any) -> str:
@@ -365,7 +367,7 @@ def train_run(
         from rnnlab.training.seeding import seed_everything
 
         seed_everything(cfg.train.seed)
-        model = task.build_model(cfg)
+        model = task.build_model(cfg, prepared)
         num_params = sum(p.numel() for p in model.parameters())
         log(task.describe(prepared, model))
         if out is not None and dist.is_main:
