@@ -568,6 +568,8 @@ def evaluate_checkpoint(
     if batch_size is not None:
         cfg = _with_eval_batch_size(cfg, batch_size)
     out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
     if text_file is not None:
         data = task.text_data(cfg, loaded.vocabs, Path(text_file))
         prepared = Prepared(cfg, loaded.vocabs, {"text": data})
