@@ -47,21 +47,26 @@ class ExportSpec:
             weight (V, E): a plain lookup (``padding_idx`` only shapes gradients).
         recurrent: rnnlab ``RNN`` / ``LSTM`` / ``GRU`` layers, bottom first, of one cell
             type and size; exported as one multi-layer torch.nn layer.
-        head: ``nn.Linear`` (D*P -> V or C).
+        head: ``nn.Linear`` (D*P -> V or C), or for readout "final" an ``nn.Sequential`` of
+            ``nn.Linear``, ``nn.ReLU``, ``nn.Tanh`` and ``nn.Dropout`` (an MLP).
         readout: "sequence" (logits per step, states in and out) or "final" (logits from
             the top layer's final state, both directions concatenated).
         batch_first: tokens are (B, T) rather than (T, B).
         lengths: "final" only: the model also takes ``lengths`` (B,), each sequence's real
             steps in 1..T, and reads each one's state at its own last real step (the
             export packs the batch, as ``torch.nn.utils.rnn.pack_padded_sequence``).
+        pooling: "final" readout with lengths: what the head reads, concatenated in this
+            order: "last" (the final states), "mean" and "max" (over the real steps of the
+            top layer's outputs), as ``rnnlab.nn.pooling.pool``.
     """
 
     embedding: nn.Module
     recurrent: Sequence[nn.Module]
-    head: nn.Linear
+    head: nn.Module
     readout: Literal["sequence", "final"] = "sequence"
     batch_first: bool = False
     lengths: bool = False
+    pooling: tuple[str, ...] = ("last",)
 
 
 def _language_model_spec(model) -> ExportSpec:
@@ -120,8 +125,22 @@ def _check(spec: ExportSpec) -> None:
         )
     if getattr(spec.embedding, "max_norm", None) is not None:
         raise ExportError("cannot export an nn.Embedding with max_norm (it renormalises rows)")
-    if not isinstance(spec.head, nn.Linear):
-        raise ExportError(f"expected the head to be an nn.Linear, got {type(spec.head).__name__}")
+    head_layers = list(spec.head) if isinstance(spec.head, nn.Sequential) else [spec.head]
+    allowed = (nn.Linear, nn.ReLU, nn.Tanh, nn.Dropout)
+    if not all(isinstance(m, allowed) for m in head_layers) or not any(
+        isinstance(m, nn.Linear) for m in head_layers
+    ):
+        raise ExportError(
+            "expected the head to be an nn.Linear or an nn.Sequential of Linear, ReLU, Tanh "
+            f"and Dropout, got {spec.head!r}"[:300]
+        )
+    if isinstance(spec.head, nn.Sequential) and spec.readout != "final":
+        raise ExportError("an MLP head is supported with readout='final' only")
+    bad = [p for p in spec.pooling if p not in ("last", "mean", "max")]
+    if bad or not spec.pooling:
+        raise ExportError(f"pooling must be made of last, mean and max, got {spec.pooling}")
+    if spec.pooling != ("last",) and not (spec.readout == "final" and spec.lengths):
+        raise ExportError("mean / max pooling needs readout='final' with lengths")
     if spec.readout not in READOUTS:
         raise ExportError(f"readout must be one of {READOUTS}, got {spec.readout!r}")
     if spec.lengths and spec.readout != "final":
@@ -140,9 +159,12 @@ def _check(spec: ExportSpec) -> None:
             f"gives {E}"
         )
     out = (2 if cfg["bidirectional"] else 1) * (cfg.get("proj_size") or cfg["hidden_size"])
-    if spec.head.in_features != out:
+    out *= len(spec.pooling)  # the poolings are concatenated
+    first = next(m for m in head_layers if isinstance(m, nn.Linear))
+    if first.in_features != out:
         raise ExportError(
-            f"the head expects {spec.head.in_features} features, the recurrent stack gives {out}"
+            f"the head expects {first.in_features} features, the recurrent stack and pooling "
+            f"{'+'.join(spec.pooling)} give {out}"
         )
 
 

@@ -45,12 +45,41 @@ def plain_config(spec: ExportSpec) -> dict:
             "embedding_dim": spec.embedding.weight.shape[1],
         },
         "rnn": rnn,
-        "head": {
-            "in_features": spec.head.in_features,
-            "out_features": spec.head.out_features,
-            "bias": spec.head.bias is not None,
-        },
+        "pooling": list(spec.pooling),
+        "head": _head_config(spec.head),
     }
+
+
+def _head_config(head: nn.Module) -> dict:
+    """A Linear head as before; an MLP as its layers (Dropout kept as Identity, so the
+    parameter names keep their indices)."""
+
+    def linear(m: nn.Linear) -> dict:
+        return {"in_features": m.in_features, "out_features": m.out_features,
+                "bias": m.bias is not None}  # fmt: skip
+
+    if isinstance(head, nn.Linear):
+        return linear(head)
+    layers = []
+    for m in head:
+        if isinstance(m, nn.Linear):
+            layers.append({"kind": "linear", **linear(m)})
+        else:
+            layers.append({"kind": {nn.ReLU: "relu", nn.Tanh: "tanh"}.get(type(m), "identity")})
+    last = [x for x in layers if x["kind"] == "linear"][-1]
+    return {"layers": layers, "out_features": last["out_features"]}
+
+
+def _head_source(head: dict) -> str:
+    if "layers" not in head:
+        return f"nn.Linear({head['in_features']}, {head['out_features']}, bias={head['bias']})"
+    parts = []
+    for x in head["layers"]:
+        if x["kind"] == "linear":
+            parts.append(f"nn.Linear({x['in_features']}, {x['out_features']}, bias={x['bias']})")
+        else:
+            parts.append({"relu": "nn.ReLU()", "tanh": "nn.Tanh()"}.get(x["kind"], "nn.Identity()"))
+    return "nn.Sequential(\n            " + ",\n            ".join(parts) + ",\n        )"
 
 
 def plain_state_dict(spec: ExportSpec) -> dict[str, torch.Tensor]:
@@ -58,9 +87,7 @@ def plain_state_dict(spec: ExportSpec) -> dict[str, torch.Tensor]:
     becomes a copy), keyed as ``ExportedModel.state_dict()``."""
     state = {"embedding.weight": spec.embedding.weight}
     state.update({f"rnn.{k}": v for k, v in merged_recurrent_state(spec.recurrent).items()})
-    state["head.weight"] = spec.head.weight
-    if spec.head.bias is not None:
-        state["head.bias"] = spec.head.bias
+    state.update({f"head.{k}": v for k, v in spec.head.state_dict().items()})
     return {k: v.detach().to("cpu", torch.float32).contiguous().clone() for k, v in state.items()}
 
 
@@ -106,6 +133,16 @@ def _forward(cfg: dict, s: dict) -> str:
             # sequence's last real step; backward direction: its output at step 0.
             P = s["P"]
             both = f"torch.cat([forward, y[:, 0, {P}:]], dim=1)" if s["D"] == "2" else "forward"
+            pieces = {
+                "last": "final",
+                "mean": "(y * mask).sum(dim=1) / lengths.to(y.device, y.dtype).view(-1, 1)",
+                "max": 'y.masked_fill(~mask, float("-inf")).amax(dim=1)',
+            }
+            pooled = ", ".join(pieces[p] for p in cfg.get("pooling", ["last"]))
+            if len(cfg.get("pooling", ["last"])) > 1:
+                pooled = f"torch.cat([{pooled}], dim=1)"
+            steps = "torch.arange(y.shape[1], device=y.device).view(1, -1, 1)"
+            mask_line = f"mask = {steps} < lengths.to(y.device).view(-1, 1, 1)  # (B, T', 1)"
             return f'''
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens {s["tokens"]} int64, lengths (B,) int64 in 1..T -> logits {s["logits"]}
@@ -118,7 +155,9 @@ def _forward(cfg: dict, s: dict) -> str:
         last = (lengths - 1).to(y.device).view(-1, 1, 1).expand(-1, 1, {P})  # (B, 1, P)
         forward = y[:, :, :{P}].gather(1, last).squeeze(1)  # (B, P)
         final = {both}  # (B, D*P), top layer
-        return self.head(final)
+        {mask_line}
+        pooled = {pooled}  # (B, k*D*P): {" + ".join(cfg.get("pooling", ["last"]))}
+        return self.head(pooled)
 '''
         return f'''
     def forward(self, tokens: Tensor) -> Tensor:
@@ -196,7 +235,7 @@ class ExportedModel(nn.Module):
         self.rnn = nn.{rnn["cell"]}(
             {_rnn_args(rnn)}
         )
-        self.head = nn.Linear({head["in_features"]}, {head["out_features"]}, bias={head["bias"]})
+        self.head = {_head_source(head)}
 {_forward(cfg, s)}
 
 def load(directory: Optional[str] = None) -> ExportedModel:

@@ -138,6 +138,21 @@ class SequenceClassifier(nn.Module):
         pooled = pool(outputs, lengths, h_n, self.pooling, self.encoder.directions)  # (B, k*D*H)
         return self.mlp(self.drop(pooled))  # (B, C)
 
+    def export_spec(self):
+        """How ``rnnlab export`` writes this model as plain torch.nn: embedding -> the
+        recurrent stack -> the pooling -> the head (dropout is the identity at inference)."""
+        from rnnlab.export.spec import ExportSpec
+
+        return ExportSpec(
+            embedding=self.encoder.embedding,
+            recurrent=tuple(self.encoder.recurrent_layers()),
+            head=self.mlp,
+            readout="final",
+            batch_first=True,
+            lengths=True,
+            pooling=self.pooling,
+        )
+
     @torch.no_grad()
     def predict_proba(self, ids: Tensor, lengths: Tensor) -> Tensor:
         """Class probabilities (B, C) in eval mode (no dropout)."""
