@@ -110,7 +110,7 @@ def build_config(task, args: argparse.Namespace) -> tuple[Any, Path, bool | str]
         prepare_run_dir(out, True, print)  # recovers an interrupted save first
         saved, _ = saved_run_config(task, out)
         return apply_overrides(saved, overrides), out, resume
-    if args.config is None and not resume:
+    if args.config is None and not resume and os.environ.get("RANK", "0") == "0":
         name = task.default_config(overrides)
         print(f"no --config given: starting from the {name!r} recipe (`rnnlab configs` lists all)")
     cfg = load_run_config(task, args.config, overrides)
