@@ -3,7 +3,8 @@ resume, reloading the best weights, evaluating the named splits, the final metri
 
 A task (language modelling, classification, tagging, ...) says only what is its own —
 how to read its data, build its vocabularies and its model, and evaluate — by subclassing
-:class:`Task` and registering it (``@register_task``). Everything else is here::
+:class:`~rnnlab.training.tasks.Task` and registering it (``@register_task``); named configs
+are :mod:`rnnlab.training.run_configs`. Everything else is here::
 
     cfg = load_run_config(task, "ptb-small", ["train.epochs=2"])
     result = train_run(task, cfg, "runs/ptb-small", data_dir="../shared/data")
@@ -28,203 +29,20 @@ import dataclasses
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from rnnlab.training.config import ConfigError, TrainConfig, from_dict, load_toml, to_dict
-
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-SPLIT_ALIASES = {
-    "train": "train",
-    "valid": "valid",
-    "validation": "valid",
-    "val": "valid",
-    "dev": "valid",
-    "test": "test",
-}
-
-
-def canonical_split(name: str) -> str:
-    """``dev`` / ``val`` / ``validation`` -> ``valid``; ValueError for unknown names."""
-    try:
-        return SPLIT_ALIASES[name.lower()]
-    except (KeyError, AttributeError):
-        raise ValueError(
-            f"unknown split {name!r}; use train, valid (or dev, val) or test"
-        ) from None
-
-
-# --------------------------------------------------------------------------- tasks
-@dataclass
-class Prepared:
-    """What a task prepares for a run.
-
-    Attributes:
-        cfg: the run config with data-derived sizes filled in (e.g. ``model.vocab_size``).
-        vocabs: name -> vocabulary, saved in every checkpoint.
-        data: split -> re-iterable batches ("train", "valid", "test").
-        info: extra result keys (e.g. ``optimal_ppl``, ``padding_fraction``).
-        fingerprint: a hash of the training data; a resume on other data is refused.
-    """
-
-    cfg: Any
-    vocabs: dict[str, Any]
-    data: dict[str, Any]
-    info: dict[str, Any] = field(default_factory=dict)
-    fingerprint: str | None = None
-
-
-class Task:
-    """What one kind of run adds to the shared plumbing. Subclass and ``@register_task``."""
-
-    name: ClassVar[str]  # `rnnlab train NAME`, the TOML `task` key, the checkpoint's task
-    config_class: ClassVar[type]  # frozen dataclass with task, data, model, train sections
-    unit: ClassVar[str] = "tokens"  # what the model counts: "<unit>_per_s"
-    help: ClassVar[str] = ""
-    flags: ClassVar[dict[str, str]] = {}  # argparse dest -> config key
-    derived_keys: ClassVar[tuple[str, ...]] = ()  # filled from the data (model.vocab_size)
-
-    def add_arguments(self, parser: Any) -> None:
-        """The task's command-line flags (``flags`` maps them to config keys)."""
-
-    def default_config(self, overrides: Sequence[str]) -> str:
-        """The named config used when ``--config`` is not given."""
-        raise NotImplementedError
-
-    def finalize_config(self, cfg: Any) -> Any:
-        """Make the config self-contained (e.g. absolute data paths) before the run."""
-        return cfg
-
-    def prepare(
-        self,
-        cfg: Any,
-        *,
-        data_dir: str | Path | None,
-        vocabs: dict[str, Any] | None = None,
-        splits: Sequence[str] = ("train", "valid", "test"),
-    ) -> Prepared:
-        """Read the data, build the vocabularies (or reuse ``vocabs``), make the batches of
-        ``splits`` only."""
-        raise NotImplementedError
-
-    def build_model(self, cfg: Any, prepared: Prepared | None = None) -> Any:
-        """The model for ``cfg`` (``Prepared.cfg``); ``prepared`` gives the vocabularies to a
-        model that maps words (pretrained vectors, ``--init-from``) and takes its info."""
-        raise NotImplementedError
-
-    def describe(self, prepared: Prepared, model: Any) -> str:
-        """One log line about the data and the model."""
-        params = sum(p.numel() for p in model.parameters())
-        return f"{self.name}: {type(model).__name__}, {params:,} parameters"
-
-    def evaluate(
-        self, model: Any, data: Any, prepared: Prepared, *, out_dir: Path | None = None
-    ) -> dict[str, Any]:
-        """Metrics of ``model`` on ``data`` (default: the model's own ``summarize``)."""
-        from rnnlab.training.evaluation import evaluate
-
-        metrics = evaluate(model, data)
-        metrics.pop("units_per_s", None)
-        return metrics
-
-    def after_run(self, model: Any, prepared: Prepared, out: Path) -> dict[str, Any]:
-        """Task-specific artefacts of a finished run (samples, gate heat maps) for its report;
-        returns result keys. Failures are logged, never fatal."""
-        return {}
-
-    def text_data(self, cfg: Any, vocabs: dict[str, Any], path: Path) -> Any:
-        """Batches of any text file, encoded with the checkpoint's vocabularies."""
-        raise ValueError(f"task {self.name!r} cannot evaluate a --text-file")
-
-    def summary_line(self, split: str, metrics: dict[str, Any]) -> str:
-        shown = ", ".join(
-            f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float) and k != "count"
-        )
-        return f"{split}: {shown}"
-
-
-_TASKS: dict[str, Task] = {}
-_BUILTIN_TASK_MODULES = ("rnnlab.models",)
-
-
-def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: register a task under ``cls.name``."""
-    _TASKS[cls.name] = cls()
-    return cls
-
-
-def registered_tasks() -> dict[str, Task]:
-    import importlib
-
-    for module in _BUILTIN_TASK_MODULES:
-        importlib.import_module(module)
-    return dict(sorted(_TASKS.items()))
-
-
-def get_task(name: str | None) -> Task:
-    tasks = registered_tasks()
-    if name not in tasks:
-        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(tasks)}")
-    return tasks[name]
-
-
-# --------------------------------------------------------------------------- configs
-def config_path(name: str | Path) -> Path:
-    """A named config shipped with rnnlab (``ptb-small``) or a path to a TOML file."""
-    path = Path(name)
-    if path.suffix == ".toml" or path.exists():
-        if path.exists() and (not path.is_file() or path.suffix != ".toml"):
-            raise ConfigError(f"--config {path}: expected a .toml file or a named config")
-        return path
-    shipped = CONFIG_DIR / f"{name}.toml"
-    if not shipped.is_file():
-        names = ", ".join(c["name"] for c in shipped_configs())
-        raise ConfigError(f"unknown config {name!r}; shipped configs: {names}")
-    return shipped
-
-
-def shipped_configs() -> list[dict[str, str]]:
-    """``[{"name", "task", "description"}]`` of the configs in ``rnnlab/configs``; the
-    description is the file's first comment line."""
-    out = []
-    for path in sorted(CONFIG_DIR.glob("*.toml")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        head = []
-        for line in lines:  # the first sentence of the opening comment
-            if not line.startswith("#") or line.lstrip("# ").startswith(("rnnlab ", "(")):
-                break
-            head.append(line.lstrip("# ").strip())
-        text = " ".join(head)
-        comment = text if len(text) <= 100 else text[:100].rsplit(" ", 1)[0] + " ..."
-        try:
-            task = str(load_toml(path).get("task", "?"))
-        except ConfigError:
-            task = "?"
-        out.append({"name": path.stem, "task": task, "description": comment})
-    return out
-
-
-def load_run_config(task: Task, name: str | Path | None, overrides: Sequence[str] = ()) -> Any:
-    """The task's run config: a named config or TOML file (its ``task`` key must name this
-    task), then ``section.key=value`` overrides. Without a name: the task's default."""
-    from rnnlab.training.config import apply_overrides
-
-    path = config_path(name if name is not None else task.default_config(overrides))
-    data = load_toml(path)
-    declared = data.get("task")
-    if declared is None:
-        raise ConfigError(f'{path}: a run config needs a top-level key task = "{task.name}"')
-    if declared != task.name:
-        raise ConfigError(
-            f"{path} is a config for task {declared!r}, not {task.name!r} "
-            f"(use `rnnlab train {declared} --config {path}`)"
-        )
-    try:
-        cfg = from_dict(task.config_class, data)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    return apply_overrides(cfg, list(overrides))
+from rnnlab.training.config import ConfigError, TrainConfig, from_dict, to_dict
+from rnnlab.training.run_configs import CONFIG_DIR, config_path, load_run_config, shipped_configs
+from rnnlab.training.tasks import (
+    SPLIT_ALIASES,
+    Prepared,
+    Task,
+    canonical_split,
+    get_task,
+    register_task,
+    registered_tasks,
+)
 
 
 # --------------------------------------------------------------------------- run directory
@@ -618,6 +436,7 @@ def resume_command(task: Task, out: Path) -> str:
 
 __all__ = [
     "CONFIG_DIR",
+    "SPLIT_ALIASES",
     "Prepared",
     "Task",
     "TrainConfig",
