@@ -13,7 +13,6 @@ in ``manifest.json`` and match its size and SHA-256; errors name the file and th
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -199,9 +198,11 @@ def load_checkpoint(
     map_location: str | torch.device = "cpu",
     verify: bool = True,
     resume: bool = False,
+    weights: bool = True,
 ) -> Checkpoint:
     """Read a checkpoint directory; with ``resume`` also the trainer, optimizer and carried
-    state (which evaluation does not need, so a damaged optimizer file does not stop it)."""
+    state (which evaluation does not need, so a damaged optimizer file does not stop it);
+    ``weights=False`` reads only config.json and the vocabularies (``model_state`` empty)."""
     root = _resolve_dir(path)
     entries = _manifest(root) if verify else {}
     config_file = root / CONFIG_FILE
@@ -213,7 +214,8 @@ def load_checkpoint(
             f"{root / MANIFEST_FILE} declares format {entries.version} but {config_file} "
             f"format {config['version']}: the files do not belong together"
         )
-    needed = [MODEL_FILE, *_vocab_files(config).values()]
+    needed = [MODEL_FILE] if weights else []
+    needed += list(_vocab_files(config).values())
     needed += [f"{EXTRA_DIR}/{n}" for n in config.get("extra_files") or []]
     if resume:
         if config["version"] == 1:
@@ -229,7 +231,7 @@ def load_checkpoint(
         needed += [n for n in (TRAINER_STATE_FILE, OPTIMIZER_FILE, CARRY_FILE) if n in entries]
     if verify:
         verify_checkpoint(root, needed)
-    model_state, metadata = _read_tensors(root / MODEL_FILE, map_location)
+    model_state, metadata = _read_tensors(root / MODEL_FILE, map_location) if weights else ({}, {})
     try:
         aliases = json.loads(metadata.get("aliases", "{}"))
         for alias, stored in aliases.items():
@@ -386,7 +388,3 @@ def load_model(
     model.to(device)
     model.eval()
     return LoadedModel(model, vocabs, ckpt.config, ckpt.path, ckpt.extra_files)
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

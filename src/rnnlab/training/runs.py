@@ -84,17 +84,24 @@ def prepare_run_dir(out: Path, resume: bool | str, log: Callable[[str], None]) -
 def saved_run_config(task: Task, out: Path) -> tuple[Any, dict[str, Any]]:
     """The run config a run in ``out`` was started with (the copy in ``checkpoints/last``,
     which the manifest protects), and the checkpoint's ``run`` facts."""
-    from rnnlab.training.checkpoint_load import load_checkpoint
+    cfg, run_info, _ = _saved_run(task, out)
+    return cfg, run_info
+
+
+def _saved_run(task: Task, out: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """``saved_run_config`` plus the checkpoint's vocabularies, from one read of its
+    config.json and vocabulary files (the weights are left for the trainer)."""
+    from rnnlab.training.checkpoint_load import build_vocabs, load_checkpoint
 
     last, _ = _ckpt_dirs(out)
-    ckpt = load_checkpoint(last)
+    ckpt = load_checkpoint(last, weights=False)
     run = ckpt.config.get("run_config")
     if ckpt.task != task.name or not isinstance(run, dict):
         raise ConfigError(
             f"{last} holds a run of task {ckpt.task!r}, not {task.name!r}; it cannot be resumed "
             f"as `rnnlab train {task.name}`"
         )
-    return from_dict(task.config_class, run), ckpt.config.get("run") or {}
+    return from_dict(task.config_class, run), ckpt.config.get("run") or {}, build_vocabs(ckpt)
 
 
 # --------------------------------------------------------------------------- training
@@ -154,8 +161,9 @@ def train_run(
         if not dist.is_main:
             resuming = bool(resume) and (out / "checkpoints" / "last").is_dir()
     run_info: dict[str, Any] = {}
+    saved_vocabs: dict[str, Any] = {}
     if resuming:
-        saved, run_info = saved_run_config(task, out)
+        saved, run_info, saved_vocabs = _saved_run(task, out)
         _note_edited_config(out, saved, log)
         changes = check_resume_config(
             to_dict(saved), to_dict(cfg), tuple(allow_changes), ignore=task.derived_keys
@@ -173,7 +181,7 @@ def train_run(
             prepared = task.prepare(cfg, data_dir=data_dir)
         cfg = prepared.cfg
         if resuming:
-            _check_same_data(task, out, prepared, run_info)
+            _check_same_data(out, prepared, saved_vocabs, run_info)
         from rnnlab.text.datasets import data_root
 
         run_info = {
@@ -257,19 +265,17 @@ def _note_edited_config(out: Path, saved: Any, log: Callable[[str], None]) -> No
         )
 
 
-def _check_same_data(task: Task, out: Path, prepared: Prepared, run_info: dict) -> None:
-    """A resumed run must see the data and vocabularies it started with."""
-    from rnnlab.training.checkpoint_load import build_vocabs, load_checkpoint
+def _check_same_data(out: Path, prepared: Prepared, saved: dict, run_info: dict) -> None:
+    """A resumed run must see the data and vocabularies (``saved``) it started with."""
     from rnnlab.training.resume import ResumeError
 
-    ckpt = load_checkpoint(out / "checkpoints" / "last")
-    saved = build_vocabs(ckpt)
+    last = out / "checkpoints" / "last"
     for name in sorted(set(saved) | set(prepared.vocabs)):
         a, b = saved.get(name), prepared.vocabs.get(name)
         if a is None or b is None or a.to_dict() != b.to_dict():
             raise ResumeError(
                 f"the vocabulary {name!r} built from the data differs from the one saved in "
-                f"{ckpt.path} ({_vocab_difference(a, b)}): the data changed since the run "
+                f"{last} ({_vocab_difference(a, b)}): the data changed since the run "
                 "started, or the checkpoint's vocabulary was edited; resuming would not continue "
                 "the same run"
             )
