@@ -67,3 +67,8 @@ def write_json(path: str | Path, data: Any, indent: int | None = 2) -> Path:
     """JSON written atomically; NaN / inf stay floats (``NaN`` / ``Infinity`` literals)."""
     text = json.dumps(json_ready(data), indent=indent, allow_nan=True, ensure_ascii=False)
     return write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`write_atomic`)."""
+    return write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))

@@ -113,15 +113,17 @@ class SentenceEncoder(nn.Module):
         return list(self.layers) if self.layerwise else [self.rnn]
 
     def forward(
-        self, ids: Tensor, lengths: Tensor, extra: Tensor | None = None
+        self, ids: Tensor, lengths: Tensor, extra: Tensor | None = None, full_state: bool = False
     ) -> tuple[Tensor, Tensor]:
         """Encode a padded batch.
 
         Args:
             ids: (B, T) int64 word ids (0 = padding); lengths: (B,) each in 1..T.
             extra: (B, T, E') extra word features, or None.
+            full_state: return the LSTM's (h_n, c_n) instead of h_n alone (seq2seq bridges).
         Returns:
-            outputs (B, T, D*H), zero at padded steps; h_n (L*D, B, H), the final states.
+            outputs (B, T, D*H), zero at padded steps; h_n (L*D, B, H), the final states
+            (of the top layer only when the stack is built layer by layer).
         """
         if ids.dim() != 2 or ids.dtype != torch.long:
             raise ValueError(
@@ -137,9 +139,9 @@ class SentenceEncoder(nn.Module):
         lengths = lengths.cpu()
         if not self.layerwise:
             x, state = self.rnn(x, lengths=lengths)  # (B, T, D*H)
-            return x, state[0] if self.cell == "lstm" else state
+            return x, state[0] if self.cell == "lstm" and not full_state else state
         for k, layer in enumerate(self.layers):
             if k > 0:
                 x = self.drop_hidden(x)  # (B, T, D*H), one mask per sentence
             x, state = layer(x, lengths=lengths)  # (B, T, D*H)
-        return x, state[0] if self.cell == "lstm" else state  # h_n of the top layer
+        return x, state[0] if self.cell == "lstm" and not full_state else state  # top layer

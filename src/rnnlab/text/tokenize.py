@@ -147,6 +147,13 @@ def tokenizer_from_dict(config: dict) -> Tokenizer:
     kinds: dict[str, Callable] = {"word": WordTokenizer, "char": CharTokenizer}
     options = dict(config)
     kind = options.pop("type")
+    if kind == "sentencepiece":  # optional dependency: rnnlab.text.subwords
+        from rnnlab.text.subwords import SentencePieceTokenizer
+
+        unknown = set(options) - {"model"}
+        if unknown or "model" not in options:
+            raise ValueError(f"a sentencepiece tokenizer needs exactly 'model', got {sorted(options)}")
+        return SentencePieceTokenizer.from_dict_options(options["model"])
     if not isinstance(kind, str) or kind not in kinds:
         raise ValueError(f"unknown tokenizer type {kind!r}; expected one of {sorted(kinds)}")
     try:

@@ -216,6 +216,7 @@ def train_run(
             run_config=to_dict(cfg),
             run_info=run_info,
             callbacks=callbacks,
+            validation_hook=task.validation_hook(prepared),
         )
         last = out / "checkpoints" / "last" if resuming else None
         result = trainer.fit(train, prepared.data.get("valid"), resume_from=last)

@@ -91,6 +91,12 @@ class Task:
         model that maps words (pretrained vectors, ``--init-from``) and takes its info."""
         raise NotImplementedError
 
+    def validation_hook(self, prepared: Prepared) -> Any:
+        """A ``hook(model, valid_data) -> {metric: value}`` the trainer runs after each
+        validation, whose metrics join the validation metrics (and can be ``monitor``ed):
+        e.g. BLEU of decoded translations. None (the default): no hook."""
+        return None
+
     def describe(self, prepared: Prepared, model: Any) -> str:
         """One log line about the data and the model."""
         params = sum(p.numel() for p in model.parameters())

@@ -53,7 +53,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +139,8 @@ class Trainer:
         run_info: facts about the run (data directory, fingerprints), saved likewise.
         callbacks: :class:`Callback` instances.
         optimizer: use this optimizer instead of building one from ``config``.
+        validation_hook: ``hook(model, valid_data) -> metrics`` run after each validation
+            (e.g. BLEU of decoded translations); its metrics join the validation ones.
     """
 
     def __init__(
@@ -153,6 +155,7 @@ class Trainer:
         run_info: Mapping[str, Any] | None = None,
         callbacks: Sequence[Callback] = (),
         optimizer: torch.optim.Optimizer | None = None,
+        validation_hook: Callable[[Any, Any], Mapping[str, float]] | None = None,
     ) -> None:
         check_model_contract(model)
         names = getattr(model, "metric_names", None)
@@ -175,6 +178,7 @@ class Trainer:
         self.run_info = dict(run_info or {})
         self.unit = getattr(model, "unit", "tokens")  # names the throughput metric
         self.callbacks = list(callbacks)
+        self.validation_hook = validation_hook
         if config.tensorboard and self.run_dir is not None and self.dist.is_main:
             self.callbacks.append(TensorBoardLogger(str(self.run_dir / "tb")))
         self.optimizer = optimizer or build_optimizer(self.model, config)
@@ -321,6 +325,9 @@ class Trainer:
             except EvaluationStopped:
                 raise _Stop from None
             valid_metrics[self.speed_key] = valid_metrics.pop("units_per_s")
+            if self.validation_hook is not None:  # e.g. BLEU of decoded translations
+                with torch.no_grad():
+                    valid_metrics.update(self.validation_hook(self.model, valid_data))
         watched = valid_metrics if valid_metrics is not None else train_metrics
         if cfg.monitor not in watched:
             raise ConfigError(
