@@ -7,9 +7,9 @@ Every option of the recurrent core is available: cell, layers, direction, forget
 weight drop (DropConnect on W_hh, Merity et al. 2018), backend, and two dropout kinds:
 ``"standard"`` (a fresh mask per element) or ``"locked"`` (one mask per sentence reused at
 every step; Gal & Ghahramani 2016); with locked dropout between layers the stack is built
-layer by layer. ``word_dropout`` replaces a training token by ``<UNK>`` (or by the id the caller gives
-as ``fallback``, e.g. the word's unknown-word signature) with that probability, so the
-``<UNK>`` rows learn to stand for rare and unseen words.
+layer by layer. ``word_dropout`` replaces a training token by ``<UNK>`` (or by the id the
+caller gives as ``fallback``, e.g. the word's unknown-word signature) with that probability,
+so the ``<UNK>`` rows learn to stand for rare and unseen words.
 
 Lengths are passed to the core, so padded positions never change any real output: a
 sentence encodes the same alone and inside a padded batch.
