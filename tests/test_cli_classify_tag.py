@@ -160,3 +160,21 @@ def test_ud_ewt_smoke(shared_data, tmp_path, capsys):
     result = json.loads(metrics.read_text())
     assert result["train_sentences"] == 200 and result["test_sentences"] > 2000
     assert result["test_oov_tokens"] > 0 and 0.0 <= result["test_oov_accuracy"] <= 1.0
+
+
+def test_ud_ewt_words_with_signatures_smoke(shared_data, tmp_path, capsys):
+    metrics, out = tmp_path / "m.json", tmp_path / "run"
+    code = main(["train", "tag", "--config", "ud-ewt-words-sig", "--data-dir", str(shared_data),
+                 "--out", str(out), "--epochs", "1", "--set", "data.max_train=200",
+                 "--metrics-out", str(metrics), *TINY_TAGGER])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    result = json.loads(metrics.read_text())
+    assert result["train_sentences"] == 200 and result["test_oov_tokens"] > 0
+    assert 0.0 <= result["test_oov_accuracy"] <= 1.0
+    best = out / "checkpoints" / "best"
+    tokens = json.loads((best / "vocab.words.json").read_text())["tokens"]
+    assert "<UNK-Cap>" in tokens and "<UNK-num>" in tokens
+    capsys.readouterr()
+    assert main(["predict", str(best), "Zorblax quickly emailed 42 people ."]) == 0
+    pairs = capsys.readouterr().out.split()
+    assert [p.rsplit("/", 1)[0] for p in pairs] == "Zorblax quickly emailed 42 people .".split()

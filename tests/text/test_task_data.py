@@ -13,11 +13,13 @@ from rnnlab.text.classification_data import (
 )
 from rnnlab.text.corpora import CorpusFormatError
 from rnnlab.text.tagging_data import (
+    SourcedSentence,
     build_tagging_vocabs,
     encode_tagging,
     load_tagging,
     tagging_batches,
 )
+from rnnlab.text.word_shapes import SHAPES
 
 CONLLU = """# sent_id = 1
 1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_
@@ -127,3 +129,28 @@ def test_ud_ewt_slice(shared_data):
         len(s.words) for s in data["valid"][:200]
     )
     assert all(torch.equal(b.tags >= 0, b.char_lengths > 0) for b in batches)
+
+
+def test_unknown_words_map_to_their_signatures(tmp_path):
+    (tmp_path / "x-train.conllu").write_text(CONLLU, encoding="utf-8")
+    (tmp_path / "x-dev.conllu").write_text(CONLLU, encoding="utf-8")
+    train = load_tagging(f"conllu:{tmp_path}")["train"]
+    plain = build_tagging_vocabs(train)
+    vocabs = build_tagging_vocabs(train, signatures=True)
+    words = vocabs["words"]
+    # the words first (same ids as without signatures), then the training signatures
+    assert words.idx2word[: len(plain["words"])] == plain["words"].idx2word
+    assert words.idx2word[len(plain["words"]) :] == ["<UNK-Cap>", "<UNK-ed>", "<UNK-Cap-s>"]
+    sentence = SourcedSentence(["Rex", "barked", "loudly", "Wugs", "parted"], None, "s:1")
+    (x,) = encode_tagging([sentence], vocabs, signatures=True)
+    assert words.decode(x.ids) == ["<UNK-Cap>", "barked", "<UNK>", "<UNK-Cap-s>", "<UNK-ed>"]
+    # "loudly": its signature <UNK-ly> was never seen in training, so it is <UNK>
+    assert words.decode(x.fallback) == ["<UNK-Cap>", "<UNK-ed>", "<UNK>", "<UNK-Cap-s>",
+                                        "<UNK-ed>"]  # fmt: skip
+    assert [i == f for i, f in zip(x.ids, x.fallback)] == [True, False, True, True, True]
+    assert [SHAPES[s] for s in x.shapes] == ["Title", "lower", "lower", "Title", "lower"]
+    (y,) = encode_tagging([sentence], plain)  # without signatures: <UNK> and its fallback
+    assert plain["words"].decode(y.ids) == ["<UNK>", "barked", "<UNK>", "<UNK>", "<UNK>"]
+    assert set(y.fallback) == {plain["words"].unk_index}
+    batch = next(iter(tagging_batches([x, y], 2)))
+    assert batch.fallback.shape == batch.shapes.shape == batch.ids.shape == (2, 5)

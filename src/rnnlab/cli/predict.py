@@ -50,9 +50,12 @@ def predict(path: str, texts: list[str], device: str = "cpu") -> tuple[str, list
     if loaded.task == "classify":
         return "classify", predict_texts(loaded.model, loaded.vocabs, texts)
     if loaded.task == "tag":
-        lowercase = bool(((loaded.config.get("run_config") or {}).get("data") or {}).get(
-            "lowercase", True))  # fmt: skip
-        return "tag", predict_sentences(loaded.model, loaded.vocabs, texts, lowercase=lowercase)
+        data = (loaded.config.get("run_config") or {}).get("data") or {}
+        lowercase = bool(data.get("lowercase", True))
+        signatures = bool(data.get("unk_signatures", False))
+        return "tag", predict_sentences(
+            loaded.model, loaded.vocabs, texts, lowercase=lowercase, signatures=signatures
+        )
     raise ValueError(
         f"{path}: predict needs a classify or tag checkpoint, this one is task {loaded.task!r}"
         + (" (use `rnnlab generate`)" if loaded.task == "lm" else "")

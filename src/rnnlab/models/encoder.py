@@ -7,8 +7,9 @@ Every option of the recurrent core is available: cell, layers, direction, forget
 weight drop (DropConnect on W_hh, Merity et al. 2018), backend, and two dropout kinds:
 ``"standard"`` (a fresh mask per element) or ``"locked"`` (one mask per sentence reused at
 every step; Gal & Ghahramani 2016); with locked dropout between layers the stack is built
-layer by layer. ``word_dropout`` replaces a training token by ``<UNK>`` with that
-probability, so the ``<UNK>`` row learns to stand for rare and unseen words.
+layer by layer. ``word_dropout`` replaces a training token by ``<UNK>`` (or by the id the
+caller gives as ``fallback``, e.g. the word's unknown-word signature) with that probability,
+so the ``<UNK>`` rows learn to stand for rare and unseen words.
 
 Lengths are passed to the core, so padded positions never change any real output: a
 sentence encodes the same alone and inside a padded batch.
@@ -113,13 +114,15 @@ class SentenceEncoder(nn.Module):
         return list(self.layers) if self.layerwise else [self.rnn]
 
     def forward(
-        self, ids: Tensor, lengths: Tensor, extra: Tensor | None = None, full_state: bool = False
-    ) -> tuple[Tensor, Tensor]:
+        self, ids: Tensor, lengths: Tensor, extra: Tensor | None = None,
+        fallback: Tensor | None = None, full_state: bool = False,
+    ) -> tuple[Tensor, Tensor]:  # fmt: skip
         """Encode a padded batch.
 
         Args:
             ids: (B, T) int64 word ids (0 = padding); lengths: (B,) each in 1..T.
             extra: (B, T, E') extra word features, or None.
+            fallback: (B, T) the id each word takes under word dropout (None: <UNK>).
             full_state: return the LSTM's (h_n, c_n) instead of h_n alone (seq2seq bridges).
         Returns:
             outputs (B, T, D*H), zero at padded steps; h_n (L*D, B, H), the final states
@@ -131,7 +134,10 @@ class SentenceEncoder(nn.Module):
             )
         if self.training and self.word_dropout > 0:
             drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout  # (B, T)
-            ids = ids.masked_fill(drop & (ids != 0), UNK_INDEX)  # (B, T)
+            if fallback is None:
+                ids = ids.masked_fill(drop & (ids != 0), UNK_INDEX)  # (B, T)
+            else:
+                ids = torch.where(drop & (ids != 0), fallback, ids)  # (B, T)
         x = self.embedding(ids)  # (B, T, E)
         if extra is not None:
             x = torch.cat([x, extra], dim=-1)  # (B, T, E + E')

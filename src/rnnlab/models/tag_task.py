@@ -5,7 +5,8 @@
         out-of-vocabulary words, per-tag P/R/F1; --predict_sentences--> word/TAG pairs
 
 A word is out of vocabulary (OOV) when its lowercased form is not in the ``words``
-vocabulary built from the training split (it is looked up as ``<UNK>``).
+vocabulary built from the training split (it is looked up as ``<UNK>``, or as its
+unknown-word signature with ``data.unk_signatures``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ class TagDataConfig:
         column: "upos" or "xpos".
         lowercase: look words up lowercased (characters keep their case).
         batch_size: B for training; eval_batch_size: for validation and test.
-        min_freq: words seen fewer times in train map to <UNK>.
+        min_freq: words seen fewer times in train map to <UNK> (or their signature).
+        unk_signatures: unknown words map to spelling signatures (``<UNK-Cap-s>``,
+            ``<UNK-num>``; ``text/word_shapes.py``), saved in the words vocabulary; word
+            dropout then replaces a word by its signature.
         max_train: use only the first N training sentences (smoke runs; None = all).
     """
 
@@ -51,6 +55,7 @@ class TagDataConfig:
     batch_size: int = 32
     eval_batch_size: int = 256
     min_freq: int = 1
+    unk_signatures: bool = False
     max_train: int | None = None
 
 
@@ -82,14 +87,16 @@ def prepare_tagging(cfg: TagRunConfig, *, data_dir=None, vocabs=None, splits=Non
         universal = d.dataset == "ud-ewt" and d.column == "upos"
         vocabs = td.build_tagging_vocabs(
             sentences["train"], lowercase=d.lowercase, min_freq=d.min_freq,
-            tag_set=td.UPOS_TAGS if universal else (),
+            tag_set=td.UPOS_TAGS if universal else (), signatures=d.unk_signatures,
         )  # fmt: skip
     data, info = {}, {}
     for split, rows in sentences.items():
         if splits is not None and split not in splits:
             continue
         train = split == "train"
-        encoded = td.encode_tagging(rows, vocabs, lowercase=d.lowercase)
+        encoded = td.encode_tagging(
+            rows, vocabs, lowercase=d.lowercase, signatures=d.unk_signatures
+        )
         batches = td.tagging_batches(
             encoded, d.batch_size if train else d.eval_batch_size, shuffle=train,
             seed=cfg.train.seed,
@@ -97,7 +104,7 @@ def prepare_tagging(cfg: TagRunConfig, *, data_dir=None, vocabs=None, splits=Non
         data[split] = batches
         info[f"{split}_sentences"] = float(batches.num_examples)
         info[f"{split}_padding_fraction"] = batches.padding_fraction
-        unk = sum(x.ids.count(vocabs["words"].unk_index) for x in encoded)
+        unk = sum(i == f for x in encoded for i, f in zip(x.ids, x.fallback))
         info[f"{split}_oov_rate"] = unk / max(1, sum(len(x.ids) for x in encoded))
     model = cfg.model.replace(
         vocab_size=len(vocabs["words"]), num_chars=len(vocabs["chars"]),
@@ -115,16 +122,17 @@ def prepare_tagging(cfg: TagRunConfig, *, data_dir=None, vocabs=None, splits=Non
 @torch.no_grad()
 def tag_predictions(model: SequenceTagger, data) -> tuple[torch.Tensor, ...]:
     """Over every real token of ``data``: true tags, predicted tags, and whether the word
-    was out of vocabulary; three (N,) tensors."""
+    was out of vocabulary (its id is its fallback: ``<UNK>`` or its signature); three (N,)
+    tensors."""
     device = next(model.parameters()).device
     truth, guess, oov = [], [], []
     for batch in data:
         b = [t.to(device) for t in batch]
-        tags, _ = model.predict(b[0], batch.lengths, b[3], b[4])  # (B, T)
+        tags, _ = model.predict(b[0], batch.lengths, b[3], b[4], b[6])  # (B, T)
         real = batch.tags >= 0  # (B, T)
         truth.append(batch.tags[real])
         guess.append(tags.cpu()[real])
-        oov.append(batch.ids[real] == 1)  # <UNK>
+        oov.append((batch.ids == batch.fallback)[real])  # <UNK> or a signature
     return torch.cat(truth), torch.cat(guess), torch.cat(oov)
 
 
@@ -152,21 +160,25 @@ def evaluate_tagger(
 
 @torch.no_grad()
 def predict_sentences(
-    model: SequenceTagger, vocabs: dict, sentences: list[str], *, lowercase: bool = True
-) -> list[dict]:
+    model: SequenceTagger, vocabs: dict, sentences: list[str], *, lowercase: bool = True,
+    signatures: bool = False,
+) -> list[dict]:  # fmt: skip
     """``[{"text", "words", "tags", "probabilities"}]``: each text split on whitespace.
 
-    An empty text is a ValueError naming its position (``line N``).
+    ``lowercase`` and ``signatures`` must be the run's (``data.lowercase``,
+    ``data.unk_signatures``). An empty text is a ValueError naming its position (``line N``).
     """
-    encoded = []
-    for i, text in enumerate(sentences):
-        words = text.split()
-        ids, chars = td.encode_words(words, vocabs, lowercase=lowercase, source=f"line {i + 1}")
-        encoded.append(td.TaggedExample(ids, [-1] * len(ids), chars))
+    encoded = [
+        td.encode_words(text.split(), vocabs, lowercase=lowercase, signatures=signatures,
+                        source=f"line {i + 1}")
+        for i, text in enumerate(sentences)
+    ]  # fmt: skip
     out = []
     for start in range(0, len(encoded), 128):
         batch = td.collate_tags(encoded[start : start + 128])
-        tags, probs = model.predict(batch.ids, batch.lengths, batch.chars, batch.char_lengths)
+        tags, probs = model.predict(
+            batch.ids, batch.lengths, batch.chars, batch.char_lengths, batch.shapes
+        )
         for k, text in enumerate(sentences[start : start + 128]):
             n = int(batch.lengths[k])
             ids = tags[k, :n].tolist()
@@ -232,8 +244,11 @@ class TagTask(Task):
         return (f"data {prepared.cfg.data.dataset} ({prepared.cfg.data.column}): "
                 f"{i.get('train_sentences', 0):,.0f} train sentences, {m.vocab_size:,} words, "
                 f"{m.num_chars} characters, {m.num_tags} tags, padding "
-                f"{i.get('train_padding_fraction', 0):.1%}; model {m.cell} {m.num_layers}x"
-                f"{m.hidden_size}, char features {'on' if m.char_features else 'off'}, "
+                f"{i.get('train_padding_fraction', 0):.1%}, unknown-word signatures "
+                f"{'on' if prepared.cfg.data.unk_signatures else 'off'}; model {m.cell} "
+                f"{m.num_layers}x{m.hidden_size}, char features "
+                f"{'on' if m.char_features else 'off'}, casing classes "
+                f"{m.shape_dim or 'off'}, "
                 f"CRF {'on' if m.crf else 'off'}, {params:,} parameters")  # fmt: skip
 
     def evaluate(self, model, data, prepared, *, out_dir=None) -> dict[str, Any]:
@@ -246,7 +261,10 @@ class TagTask(Task):
 
     def text_data(self, cfg, vocabs, path: Path):
         d = cfg.data
-        encoded = td.encode_tagging(td.read_tagged(path, d.column), vocabs, lowercase=d.lowercase)
+        encoded = td.encode_tagging(
+            td.read_tagged(path, d.column), vocabs, lowercase=d.lowercase,
+            signatures=d.unk_signatures,
+        )  # fmt: skip
         return td.tagging_batches(encoded, d.eval_batch_size)
 
     def summary_line(self, split: str, metrics: dict[str, Any]) -> str:

@@ -1,12 +1,16 @@
 """A sequence tagger (many-to-many, aligned): one tag per word.
 
     ids (B, T) ─ embed ─▶ (B, T, E) ⊕ char BiLSTM features (B, T, 2 H_c)   [optional]
+                                   ⊕ casing-class embedding (B, T, E_s)      [optional]
         ─ SentenceEncoder (BiLSTM, lengths) ─▶ (B, T, D*H) ─ dropout ─ linear ─▶ scores (B, T, C)
         ─ softmax per token (cross-entropy)  or  linear-chain CRF (forward algorithm, Viterbi)
 
 The BiLSTM tagger of Plank, Søgaard & Goldberg (2016, "Multilingual part-of-speech tagging
 with bidirectional LSTM models and auxiliary loss"), with the character features of Lample
-et al. (2016) for unknown and rare words, and optionally their CRF output layer.
+et al. (2016) for unknown and rare words, and optionally their CRF output layer. A
+words-only tagger can instead look unknown words up as spelling signatures (the data's
+``unk_signatures``, ``text/word_shapes.py``) and embed each word's casing class
+(``shape_dim``): both word-level features, no character model.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from rnnlab.models.encoder import SentenceEncoder, config_errors
 from rnnlab.nn.char_features import CharWordEncoder
 from rnnlab.nn.crf import LinearChainCRF
 from rnnlab.text.padding import lengths_to_mask
+from rnnlab.text.word_shapes import NUM_SHAPES
 from rnnlab.training.contract import StepOutput
 from rnnlab.training.registry import register_model
 
@@ -40,6 +45,8 @@ class TaggerConfig:
         cell, embed_dim, hidden_size, num_layers, bidirectional: the word-level encoder.
         char_features: add the character BiLSTM's word features; char_dim, char_hidden: its
             sizes (features are 2 * char_hidden).
+        shape_dim: size of a casing-class embedding (``word_shapes.SHAPES``: lower / Title /
+            UPPER / mixed / number / alnum / other) concatenated to the word vector; 0 = off.
         crf: a linear-chain CRF output layer instead of a per-token softmax.
         dropout: before the output layer; dropout_input: on the word vectors;
             dropout_hidden: between layers; dropout_kind; word_dropout: token -> <UNK>.
@@ -57,6 +64,7 @@ class TaggerConfig:
     char_features: bool = True
     char_dim: int = 32
     char_hidden: int = 50
+    shape_dim: int = 0
     crf: bool = False
     dropout: float = 0.33
     dropout_input: float = 0.33
@@ -69,7 +77,7 @@ class TaggerConfig:
 
     def __post_init__(self) -> None:
         errors = config_errors(
-            self, at_least_0=("vocab_size", "num_chars", "num_tags"),
+            self, at_least_0=("vocab_size", "num_chars", "num_tags", "shape_dim"),
             at_least_1=("embed_dim", "hidden_size", "num_layers", "char_dim", "char_hidden"),
             probabilities=("dropout", "dropout_input", "dropout_hidden", "word_dropout",
                            "weight_drop"),
@@ -89,7 +97,8 @@ class TaggerConfig:
 class SequenceTagger(nn.Module):
     """Aligned many-to-many tagger implementing rnnlab's model contract.
 
-    ``forward(ids, lengths, chars, char_lengths) -> scores (B, T, C)``; ``predict`` gives tag
+    ``forward(ids, lengths, chars, char_lengths, shapes, fallback) -> scores (B, T, C)``
+    (``shapes`` needed with ``shape_dim``; ``fallback``: word dropout's ids); ``predict`` gives tag
     ids (B, T) (-1 at padding); ``step(TagBatch, state) -> StepOutput`` (mean loss per token;
     with a CRF the sentence's negative log-likelihood divided by its words).
     """
@@ -115,10 +124,14 @@ class SequenceTagger(nn.Module):
             if cfg.char_features
             else None
         )
+        self.shapes = (
+            nn.Embedding(NUM_SHAPES, cfg.shape_dim, padding_idx=0) if cfg.shape_dim else None
+        )
+        extra_dim = (self.chars.output_size if self.chars is not None else 0) + cfg.shape_dim
         self.encoder = SentenceEncoder(
             vocab_size=cfg.vocab_size, embed_dim=cfg.embed_dim, hidden_size=cfg.hidden_size,
             cell=cfg.cell, num_layers=cfg.num_layers, bidirectional=cfg.bidirectional,
-            extra_dim=self.chars.output_size if self.chars is not None else 0,
+            extra_dim=extra_dim,
             dropout_input=cfg.dropout_input, dropout_hidden=cfg.dropout_hidden,
             dropout_kind=cfg.dropout_kind, word_dropout=cfg.word_dropout,
             forget_bias=cfg.forget_bias, weight_drop=cfg.weight_drop, backend=cfg.backend,
@@ -129,28 +142,40 @@ class SequenceTagger(nn.Module):
 
     def forward(
         self, ids: Tensor, lengths: Tensor, chars: Tensor | None = None,
-        char_lengths: Tensor | None = None,
+        char_lengths: Tensor | None = None, shapes: Tensor | None = None,
+        fallback: Tensor | None = None,
     ) -> Tensor:  # fmt: skip
         """Per-token tag scores.
 
         Args:
             ids: (B, T) word ids (0 = padding); lengths: (B,) each in 1..T;
-            chars: (B, T, W) character ids and char_lengths (B, T), needed with char features.
+            chars: (B, T, W) character ids and char_lengths (B, T), needed with char features;
+            shapes: (B, T) casing classes, needed with ``shape_dim``;
+            fallback: (B, T) ids word dropout puts in (signatures; None: <UNK>).
         Returns:
             scores (B, T, C) (emission scores when a CRF is on top).
         """
-        extra = None
+        features = []
         if self.chars is not None:
             if chars is None or char_lengths is None:
                 raise ValueError("this tagger uses character features: pass chars, char_lengths")
-            extra = self.chars(chars, char_lengths)  # (B, T, 2 H_c)
-        outputs, _ = self.encoder(ids, lengths, extra)  # (B, T, D*H)
+            features.append(self.chars(chars, char_lengths))  # (B, T, 2 H_c)
+        if self.shapes is not None:
+            if shapes is None or shapes.shape != ids.shape:
+                got = None if shapes is None else tuple(shapes.shape)
+                raise ValueError(
+                    f"this tagger uses casing classes: expected shapes of shape "
+                    f"{tuple(ids.shape)}, got {got}"
+                )
+            features.append(self.shapes(shapes))  # (B, T, E_s)
+        extra = torch.cat(features, dim=-1) if features else None  # (B, T, E')
+        outputs, _ = self.encoder(ids, lengths, extra, fallback)  # (B, T, D*H)
         return self.output(self.drop(outputs))  # (B, T, C)
 
     @torch.no_grad()
     def predict(
         self, ids: Tensor, lengths: Tensor, chars: Tensor | None = None,
-        char_lengths: Tensor | None = None,
+        char_lengths: Tensor | None = None, shapes: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
         """Best tags (B, T) (-1 at padding) and per-token probabilities (B, T, C) in eval
         mode. With a CRF the tags are the Viterbi path and the probabilities the per-token
@@ -158,7 +183,7 @@ class SequenceTagger(nn.Module):
         was = self.training
         self.eval()
         try:
-            scores = self(ids, lengths, chars, char_lengths)  # (B, T, C)
+            scores = self(ids, lengths, chars, char_lengths, shapes)  # (B, T, C)
             probs = F.softmax(scores, dim=-1)  # (B, T, C)
             if self.crf is not None:
                 tags, _ = self.crf.decode(scores, lengths)  # (B, T)
@@ -179,8 +204,9 @@ class SequenceTagger(nn.Module):
 
     def step(self, batch, state: Any = None) -> StepOutput:
         """Mean loss per token on one ``TagBatch``; sums ``correct`` tokens."""
-        ids, lengths, tags, chars, char_lengths = batch
-        scores = self(ids, lengths, chars, char_lengths)  # (B, T, C)
+        ids, lengths, tags = batch.ids, batch.lengths, batch.tags
+        scores = self(ids, lengths, batch.chars, batch.char_lengths, batch.shapes,
+                      batch.fallback)  # (B, T, C)  # fmt: skip
         tokens = float(lengths.sum())
         if self.crf is not None:
             loss = self.crf.neg_log_likelihood(scores, tags, lengths).sum() / tokens

@@ -2,12 +2,20 @@
 
     CoNLL-U --read--> (forms, tags) --encode--> TaggedExample
         --BucketedBatches--> TagBatch(ids (B, T), lengths (B,), tags (B, T),
-                                      chars (B, T, W), char_lengths (B, T))
+                                      chars (B, T, W), char_lengths (B, T),
+                                      fallback (B, T), shapes (B, T))
 
 Words are looked up lowercased (``lowercase=True``) in the ``words`` vocabulary; the
 character features see the original form, case included. ``chars[b, t]`` holds the
 characters of word t of sentence b, padded to the longest word W of the batch; padded word
 positions have ``char_lengths == 0`` and ``tags == -1``.
+
+Unknown-word signatures (``signatures=True``, ``text/word_shapes.py``): the vocabulary also
+holds the signature tokens seen in training (``<UNK-Cap-s>``, ``<UNK-num>``, ...) and a word
+not in it maps to its signature (to ``<UNK>`` when that signature is unknown too).
+``fallback[b, t]`` is the id a word takes when word dropout hides it: its signature's id
+with signatures, else ``<UNK>``; an unknown word's id equals its fallback. ``shapes[b, t]``
+is its casing class (``word_shape``; 0 at padding), read from the original form.
 
 Datasets: ``ud-ewt`` (UD English EWT train / dev as ``valid`` / test; with ``upos`` the tag
 set is the 17 universal tags) and ``conllu:PATH`` (tags: those seen in training):
@@ -18,7 +26,7 @@ a ``.conllu`` file (every 10th sentence is ``valid``) or a folder with ``*train*
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +40,9 @@ from rnnlab.text.padding import pad_ids
 from rnnlab.text.sentence_batching import BucketedBatches
 from rnnlab.text.tokenize import CharTokenizer, WordTokenizer
 from rnnlab.text.vocab import Vocabulary, build_vocab
+from rnnlab.text.word_shapes import unknown_signature, word_shape
+
+UNK_INDEX = Vocabulary.unk_index
 
 # The 17 universal part-of-speech tags of UD v2 (universaldependencies.org/u/pos/).
 UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
@@ -46,15 +57,19 @@ class TagBatch(NamedTuple):
     tags: Tensor  # (B, T) tag ids; -1 at padding (and when unknown, for prediction)
     chars: Tensor  # (B, T, W) character ids, 0-padded
     char_lengths: Tensor  # (B, T) characters per word; 0 at padded word positions
+    fallback: Tensor  # (B, T) id under word dropout (signature or <UNK>); 0 at padding
+    shapes: Tensor  # (B, T) casing class (word_shapes.SHAPES); 0 at padding
 
 
 @dataclass(frozen=True)
 class TaggedExample:
-    """One encoded sentence."""
+    """One encoded sentence (``fallback`` and ``shapes`` empty: all <UNK> / all 0)."""
 
     ids: list[int]  # (T,) word ids
     tags: list[int]  # (T,) tag ids (-1 = unknown)
     chars: list[list[int]]  # T lists of character ids
+    fallback: list[int] = field(default_factory=list)  # (T,) ids under word dropout
+    shapes: list[int] = field(default_factory=list)  # (T,) casing classes
 
 
 @dataclass(frozen=True)
@@ -120,39 +135,55 @@ def build_tagging_vocabs(
     lowercase: bool = True,
     min_freq: int = 1,
     tag_set: Sequence[str] = (),
+    signatures: bool = False,
 ) -> dict[str, Vocabulary | LabelVocabulary]:
     """``{"words", "chars", "tags"}`` from the training sentences; ``tag_set`` adds tags
     known in advance (e.g. ``UPOS_TAGS``), so a slice of the training data need not hold
-    every one."""
+    every one. With ``signatures`` the words vocabulary also holds every signature of a
+    training word (after the words, most frequent first)."""
     forms = [[w.lower() if lowercase else w for w in s.words] for s in train]
     words = build_vocab(forms, tokenizer=WordTokenizer.whitespace(), min_freq=min_freq)
+    if signatures:
+        words.build_vocab([[unknown_signature(w) for w in s.words] for s in train])
     chars = build_vocab(("".join(s.words) for s in train), tokenizer=CharTokenizer())
     tags = LabelVocabulary.from_labels([*tag_set, *(t for s in train for t in s.tags or [])])
     return {"words": words, "chars": chars, "tags": tags}
 
 
-def encode_words(words: Sequence[str], vocabs: dict, *, lowercase: bool, source: str = "input"):
-    """(word ids, character ids per word) of one sentence; ValueError if it is empty."""
+def encode_words(
+    words: Sequence[str], vocabs: dict, *, lowercase: bool, signatures: bool = False,
+    tags: list[int] | None = None, source: str = "input",
+) -> TaggedExample:  # fmt: skip
+    """One sentence's word, character, fallback and shape ids (tags: ``tags`` or all -1);
+    ValueError if it is empty. See the module docstring for ``signatures``."""
     if not words:
         raise ValueError(f"{source}: empty sentence (expected at least one word)")
-    ids = vocabs["words"].encode([w.lower() if lowercase else w for w in words])
+    vocab: Vocabulary = vocabs["words"]
+    unk = vocab.unk_index
+    ids, fallback = [], []
+    for w in words:
+        back = vocab.word2idx.get(unknown_signature(w), unk) if signatures else unk
+        ids.append(vocab.word2idx.get(w.lower() if lowercase else w, back))
+        fallback.append(back)
     chars = [vocabs["chars"].encode(list(w)) for w in words]
-    return ids, chars
+    shapes = [word_shape(w) for w in words]
+    return TaggedExample(ids, [-1] * len(ids) if tags is None else tags, chars, fallback, shapes)
 
 
 def encode_tagging(
-    sentences: Sequence[SourcedSentence], vocabs: dict, *, lowercase: bool = True
-) -> list[TaggedExample]:
+    sentences: Sequence[SourcedSentence], vocabs: dict, *, lowercase: bool = True,
+    signatures: bool = False,
+) -> list[TaggedExample]:  # fmt: skip
     """Encode sentences; an unseen tag is an error naming the sentence's file:line."""
     tags_vocab: LabelVocabulary = vocabs["tags"]
     out = []
     for s in sentences:
-        ids, chars = encode_words(s.words, vocabs, lowercase=lowercase, source=s.source)
         try:
-            tags = [-1] * len(ids) if s.tags is None else tags_vocab.encode_many(s.tags)
+            tags = None if s.tags is None else tags_vocab.encode_many(s.tags)
         except UnknownLabelError as err:
             raise ValueError(f"{s.source}: tag not seen in training: {err}") from None
-        out.append(TaggedExample(ids, tags, chars))
+        out.append(encode_words(s.words, vocabs, lowercase=lowercase, signatures=signatures,
+                                tags=tags, source=s.source))  # fmt: skip
     return out
 
 
@@ -160,6 +191,8 @@ def collate_tags(examples: list[TaggedExample]) -> TagBatch:
     """B encoded sentences -> one TagBatch (see the module docstring for the layout)."""
     ids, lengths = pad_ids([x.ids for x in examples])  # (B, T), (B,)
     tags, _ = pad_ids([x.tags for x in examples], pad_index=-1)  # (B, T)
+    fallback, _ = pad_ids([x.fallback or [UNK_INDEX] * len(x.ids) for x in examples])  # (B, T)
+    shapes, _ = pad_ids([x.shapes or [0] * len(x.ids) for x in examples])  # (B, T)
     B, T = ids.shape
     W = max(len(c) for x in examples for c in x.chars)
     chars = torch.zeros(B, T, W, dtype=torch.long)  # (B, T, W)
@@ -168,7 +201,7 @@ def collate_tags(examples: list[TaggedExample]) -> TagBatch:
         for t, word in enumerate(x.chars):
             chars[b, t, : len(word)] = torch.tensor(word, dtype=torch.long)
             char_lengths[b, t] = len(word)
-    return TagBatch(ids, lengths, tags, chars, char_lengths)
+    return TagBatch(ids, lengths, tags, chars, char_lengths, fallback, shapes)
 
 
 def tagging_batches(
