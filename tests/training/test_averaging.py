@@ -306,3 +306,13 @@ def test_lm_with_random_windows_scaled_lr_and_nt_asgd_resumes_bit_identically(tm
         assert torch.equal(resumed.model.state_dict()[key], value), key
     assert result["asgd_start_epoch"] == ref["asgd_start_epoch"]
     assert result["valid_loss"] == ref["valid_loss"]
+
+
+def test_trainer_states_saved_before_averaging_existed_still_load():
+    from rnnlab.training import TrainerState
+    from rnnlab.training.resume import ResumeError
+
+    older = {k: v for k, v in TrainerState().to_dict().items() if k != "averaging"}
+    assert TrainerState.from_dict(older, "old/trainer_state.json").averaging is None
+    with pytest.raises(ResumeError, match="averaging must be a JSON object or null"):
+        TrainerState.from_dict({**older, "averaging": [1]}, "x/trainer_state.json")
