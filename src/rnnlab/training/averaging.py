@@ -85,6 +85,14 @@ class NTAverage:
             self.start_epoch = epoch + 1
         return triggered
 
+    def switch_message(self, epoch: int, metric: str, value: float) -> str:
+        """What the log says when epoch ``epoch``'s ``metric`` = ``value`` triggered."""
+        return (
+            f"NT-ASGD: {metric} {value:.4g} after epoch {epoch} is worse than the best before "
+            f"the last {self.nonmono} validations; averaging the weights from epoch "
+            f"{self.start_epoch} on"
+        )
+
     @torch.no_grad()
     def after_step(self) -> None:
         """Fold the weights just produced by an optimizer step into the average."""

@@ -157,6 +157,18 @@ def scaled_lr(optimizer: torch.optim.Optimizer, scale: float) -> Iterator[None]:
             group["lr"] = lr
 
 
+def nominal_window(data: Any) -> int:
+    """``data.bptt``: the window length that ``scale_lr_by_window`` divides each step's
+    window by (``LMBatches`` declares it); a ValueError naming the data otherwise."""
+    bptt = getattr(data, "bptt", None)
+    if isinstance(bptt, bool) or not isinstance(bptt, int) or bptt < 1:
+        raise ValueError(
+            "train.scale_lr_by_window needs training data with an integer bptt >= 1 (the "
+            f"nominal window length, as LMBatches has); {type(data).__name__} has bptt={bptt!r}"
+        )
+    return bptt
+
+
 def build_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> LRSchedule:
     """The learning-rate schedule ``cfg.schedule`` for ``optimizer``."""
     return LRSchedule(optimizer, cfg)

@@ -86,7 +86,7 @@ from rnnlab.training.evaluation import (
 )
 from rnnlab.training.gradients import clip_gradients, nonfinite_gradients
 from rnnlab.training.metrics import JSONLLogger, Throughput, Totals, truncate_jsonl
-from rnnlab.training.optim import build_optimizer, build_schedule, scaled_lr
+from rnnlab.training.optim import build_optimizer, build_schedule, nominal_window, scaled_lr
 from rnnlab.training.resume import (
     ResumeError,
     TrainerState,
@@ -385,7 +385,7 @@ class Trainer:
         if callable(getattr(data, "set_epoch", None)):
             data.set_epoch(epoch)
         if cfg.scale_lr_by_window:
-            self._window = _reference_window(data)
+            self._window = nominal_window(data)
         model.train()
         skip = st.batches_done
         state = self._carry if skip else model.initial_state(batch_size_of(data), self.device)
@@ -541,14 +541,9 @@ class Trainer:
                 yield
 
     def _log_asgd_start(self, epoch: int, value: float, lr: float) -> None:
-        nonmono = self.config.nonmono
-        message = (
-            f"NT-ASGD: {self.config.monitor} {value:.4g} after epoch {epoch} is worse than the "
-            f"best from more than {nonmono} validations ago; averaging the weights from "
-            f"epoch {epoch + 1} on"
-        )
         self._log("event", {}, epoch, lr, event="asgd_start", asgd_start_epoch=epoch + 1)
         if self.config.progress and self.dist.is_main:
+            message = self.averaging.switch_message(epoch, self.config.monitor, value)
             tqdm.write(message, file=sys.stderr)
 
     def _first_loss(self, loss: float) -> float:
@@ -839,17 +834,6 @@ class Trainer:
             exists = ckdir is not None and (ckdir / name).exists()
             result[f"checkpoint_{name}"] = str(ckdir / name) if exists else None
         return result
-
-
-def _reference_window(data: Any) -> int:
-    """The nominal window length ``data.bptt`` that scale_lr_by_window divides by."""
-    bptt = getattr(data, "bptt", None)
-    if isinstance(bptt, bool) or not isinstance(bptt, int) or bptt < 1:
-        raise ValueError(
-            "train.scale_lr_by_window needs training data with an integer bptt >= 1 (the "
-            f"nominal window length, as LMBatches has); {type(data).__name__} has bptt={bptt!r}"
-        )
-    return bptt
 
 
 def _short(metrics: dict[str, float], rate: float, unit: str) -> dict[str, str]:
