@@ -86,7 +86,8 @@ def test_ptb_awd_is_the_papers_recipe():
     assert (m.dropout_kind, m.p_input, m.p_hidden, m.dropout) == ("locked", 0.4, 0.25, 0.4)
     assert (m.ar_alpha, m.tar_beta) == (2.0, 1.0)
     assert (d.dataset, d.batch_size, d.bptt, d.random_bptt) == ("ptb", 20, 70, True)
-    assert (t.optimizer, t.lr, t.clip_norm, t.weight_decay) == ("sgd", 30.0, 0.25, 1.2e-6)
+    assert (t.optimizer, t.lr, t.clip_norm, t.weight_decay) == ("nt_asgd", 30.0, 0.25, 1.2e-6)
+    assert t.nonmono == 5 and t.scale_lr_by_window and t.momentum == 0
     model = LanguageModel(m.replace(vocab_size=10_000))
     params = sum(p.numel() for p in model.parameters())
     assert 24_000_000 < params < 24_300_000  # AWD-LSTM on PTB: 24M parameters
@@ -106,6 +107,7 @@ def test_ptb_awd_smoke_a_few_steps_on_cpu():
     result = train_lm(small, None, log=lambda *a: None)
     assert result["steps"] == 3 and result["stop_reason"] == "max_steps"
     assert result["train_penalty"] > 0
+    assert result["asgd_start_epoch"] is None  # one epoch: NT-ASGD cannot have switched
     assert math.isfinite(result["test_ppl"]) and result["test_ppl"] < 2 * result["vocab_size"]
     model = result["_model"]
     assert [layer.weight_drop for layer in model.layers] == [0.5] * 3

@@ -323,7 +323,7 @@ def _is_device(name: str) -> bool:
     return bool(re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", name))
 
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZERS = ("sgd", "adam", "adamw", "nt_asgd")
 SCHEDULES = ("none", "step", "plateau", "cosine")
 
 
@@ -332,7 +332,11 @@ class TrainConfig:
     """Every option of the trainer. Learning-rate semantics: see ``loss_reduction``.
 
     Attributes:
-        optimizer: "sgd", "adam" or "adamw".
+        optimizer: "sgd", "adam", "adamw" or "nt_asgd" (SGD that switches to averaging its
+            iterates when validation stops improving, Merity et al. 2018; see
+            ``rnnlab.training.averaging``).
+        nonmono: "nt_asgd": switch when the monitored value is worse than the best of those
+            more than ``nonmono`` validations ago.
         lr: initial learning rate, for the loss as ``loss_reduction`` defines it.
         momentum: SGD momentum (0 = plain SGD); ``nesterov`` for Nesterov momentum.
         weight_decay: L2 penalty (SGD, Adam) or decoupled decay (AdamW).
@@ -340,6 +344,10 @@ class TrainConfig:
         clip_norm: rescale gradients whose global L2 norm exceeds this (None = off).
         clip_value: clamp every gradient element to [-clip_value, clip_value] (None = off);
             applied before ``clip_norm``.
+        scale_lr_by_window: scale each step's lr by ``T / data.bptt``, T the step's window
+            (``StepOutput.time_steps``), restored after the step: the companion of random
+            BPTT lengths (AWD-LSTM), so that every token weighs the same. The schedule's lr
+            (and the one saved) is unscaled.
         loss_reduction: "mean": backpropagate the model's mean loss per unit (token).
             "sum_over_time": backpropagate ``loss * time_steps`` (summed over the BPTT window,
             averaged over the batch), the form in which classic PTB recipes state lr and clip
@@ -378,7 +386,8 @@ class TrainConfig:
         check_finite: raise on a NaN/inf loss or gradient (names the step).
     """
 
-    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    optimizer: Literal["sgd", "adam", "adamw", "nt_asgd"] = "sgd"
+    nonmono: int = 5
     lr: float = 1.0
     momentum: float = 0.0
     nesterov: bool = False
@@ -387,6 +396,7 @@ class TrainConfig:
     eps: float = 1e-8
     clip_norm: float | None = None
     clip_value: float | None = None
+    scale_lr_by_window: bool = False
     loss_reduction: Literal["mean", "sum_over_time"] = "mean"
     schedule: Literal["none", "step", "plateau", "cosine"] = "none"
     step_size: int = 1
@@ -444,6 +454,7 @@ class TrainConfig:
                 "max_loss must be a number > 0, 'auto' or None",
             ),
             (self.momentum >= 0, "momentum must be >= 0"),
+            (self.nonmono >= 1, f"nonmono must be >= 1, got {self.nonmono}"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
             (self.eps > 0, "eps must be > 0"),
             (self.clip_norm is None or self.clip_norm > 0, "clip_norm must be > 0 or None"),

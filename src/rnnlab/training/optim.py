@@ -13,12 +13,16 @@ Schedules act once per epoch (epochs are 1-based):
 * ``cosine``:  min_lr + (lr - min_lr) * (1 + cos(pi * (e - 1) / epochs)) / 2.
 
 No schedule goes below ``min_lr``. The schedule's state is plain JSON (for checkpoints).
+
+Per step, ``scaled_lr(optimizer, scale)`` multiplies the lr for one optimizer step and puts
+the schedule's values back afterwards (AWD-LSTM's lr * seq_len / bptt with random windows).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
@@ -35,7 +39,7 @@ def build_optimizer(
     params = [p for p in params if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters")
-    if cfg.optimizer == "sgd":
+    if cfg.optimizer in ("sgd", "nt_asgd"):  # nt_asgd: SGD + the trainer's NTAverage
         return torch.optim.SGD(
             params,
             lr=cfg.lr,
@@ -51,7 +55,7 @@ def build_optimizer(
         return torch.optim.AdamW(
             params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay
         )
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; expected sgd, adam or adamw")
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; expected sgd, adam, adamw or nt_asgd")
 
 
 class LRSchedule:
@@ -124,6 +128,45 @@ class LRSchedule:
         self.lr = float(state["lr"])
         self.best = None if state["best"] is None else float(state["best"])
         self.bad_epochs = int(state["bad_epochs"])
+
+
+@contextlib.contextmanager
+def scaled_lr(optimizer: torch.optim.Optimizer, scale: float) -> Iterator[None]:
+    """Inside: every param group's lr multiplied by ``scale``; afterwards the exact previous
+    values again (restored, not divided back), so schedules and checkpoints never see it.
+
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=30.0)
+    >>> with scaled_lr(opt, 62 / 70):
+    ...     round(opt.param_groups[0]["lr"], 4)
+    26.5714
+    >>> opt.param_groups[0]["lr"]
+    30.0
+    """
+    if scale == 1.0:
+        yield
+        return
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"the lr scale must be a finite number > 0, got {scale}")
+    saved = [group["lr"] for group in optimizer.param_groups]
+    for group, lr in zip(optimizer.param_groups, saved):
+        group["lr"] = lr * scale
+    try:
+        yield
+    finally:
+        for group, lr in zip(optimizer.param_groups, saved):
+            group["lr"] = lr
+
+
+def nominal_window(data: Any) -> int:
+    """``data.bptt``: the window length that ``scale_lr_by_window`` divides each step's
+    window by (``LMBatches`` declares it); a ValueError naming the data otherwise."""
+    bptt = getattr(data, "bptt", None)
+    if isinstance(bptt, bool) or not isinstance(bptt, int) or bptt < 1:
+        raise ValueError(
+            "train.scale_lr_by_window needs training data with an integer bptt >= 1 (the "
+            f"nominal window length, as LMBatches has); {type(data).__name__} has bptt={bptt!r}"
+        )
+    return bptt
 
 
 def build_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> LRSchedule:

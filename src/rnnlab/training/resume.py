@@ -42,6 +42,10 @@ HARMLESS_KEYS = frozenset(
 )
 
 
+# Fields added after format 2 was fixed: a checkpoint saved before them resumes with defaults.
+_ADDED_LATER = frozenset({"averaging"})
+
+
 class ResumeError(ValueError):
     """A run cannot be resumed as asked; the message says why and what to do."""
 
@@ -68,6 +72,7 @@ class TrainerState:
     world_size: int = 1  # ranks of the run; with more than one, `ranks` holds each one's
     ranks: list[dict[str, Any]] = field(default_factory=list)  # [{rng, totals, interval}]
     scaler: dict[str, Any] | None = None  # fp16 gradient scaler
+    averaging: dict[str, Any] | None = None  # NT-ASGD's JSON state (training/averaging.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,10 +85,10 @@ class TrainerState:
         if "global_step" not in data and "step" in data:  # format 1 (epoch boundaries only)
             raise ResumeError(f"{where}: written by format 1, which cannot be resumed")
         known = {f.name: f for f in fields(cls)}
-        missing = sorted(set(known) - set(data))
+        missing = sorted(set(known) - set(data) - _ADDED_LATER)
         if missing:
             raise ResumeError(f"{where}: the trainer state lacks {', '.join(missing)}")
-        state = cls(**{k: data[k] for k in known})
+        state = cls(**{k: data[k] for k in known if k in data})
         ints = ("epoch", "batches_done", "global_step", "bad_epochs", "metrics_records")
         ints += ("world_size",)
         for name in ints:
@@ -99,8 +104,9 @@ class TrainerState:
             raise ResumeError(f"{where}: history and ranks must be lists")
         if state.world_size > 1 and len(state.ranks) != state.world_size:
             raise ResumeError(f"{where}: {state.world_size} ranks but {len(state.ranks)} states")
-        if state.scaler is not None and not isinstance(state.scaler, dict):
-            raise ResumeError(f"{where}: scaler must be a JSON object or null")
+        for name in ("scaler", "averaging"):
+            if getattr(state, name) is not None and not isinstance(getattr(state, name), dict):
+                raise ResumeError(f"{where}: {name} must be a JSON object or null")
         for name in ("best_value", "first_loss"):
             value = getattr(state, name)
             if value is not None and not isinstance(value, (int, float)):

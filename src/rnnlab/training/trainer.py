@@ -25,17 +25,25 @@ One epoch::
         stop if the loss is not finite or above max_loss (TrainingDiverged)
         (out.loss * scale).backward()                   # scale: see "Learning rate" below
         callbacks.on_after_backward; stop on a non-finite gradient (NonFiniteError)
-        clip by value, then by global norm; optimizer.step(); global_step += 1
+        clip by value, then by global norm; optimizer.step() (lr * T / bptt with
+        scale_lr_by_window); global_step += 1; NT-ASGD: fold the weights into the average
         state = model.detach_state(out.state)           # truncated BPTT
         every checkpoint_every_steps / _minutes: save last (mid-epoch, exact)
         on SIGINT / SIGTERM: save last, raise TrainingInterrupted
-    validation (also interruptible), lr schedule, early stopping, checkpoints best + last
+    validation (also interruptible; NT-ASGD: on the averaged weights), lr schedule, the
+    NT-ASGD trigger, early stopping, checkpoints best (averaged weights) + last (raw ones)
 
 Learning rate and loss: with ``loss_reduction="mean"`` (default) the optimizer sees the
 model's mean loss per unit (token), so lr and clip_norm are per-token quantities
 (pytorch/examples' word LM: lr 20, clip 0.25). With ``"sum_over_time"`` the trainer
 backpropagates ``loss * out.time_steps`` (Zaremba et al. 2014: lr 1, clip 5, bptt 20).
 Reported losses are always the mean per unit.
+
+Random BPTT (AWD-LSTM): with ``scale_lr_by_window`` each step's lr is multiplied by
+``out.time_steps / data.bptt`` for that step only (``optim.scaled_lr``). With
+``optimizer="nt_asgd"`` the trainer switches from SGD to averaging the iterates when the
+monitored value stops improving (``rnnlab.training.averaging``); ``fit`` then leaves the
+averaged weights in the model and reports ``asgd_start_epoch``.
 
 Resume is exact: ``last`` holds the weights, the optimizer, the schedule, the
 :class:`~rnnlab.training.resume.TrainerState` (epoch, phase, batches done, partial totals,
@@ -61,6 +69,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rnnlab.training import distributed
+from rnnlab.training.averaging import NTAverage
 from rnnlab.training.callbacks import Callback, StepInfo, TensorBoardLogger
 from rnnlab.training.checkpoint import save_checkpoint
 from rnnlab.training.checkpoint_format import CheckpointError
@@ -77,7 +86,7 @@ from rnnlab.training.evaluation import (
 )
 from rnnlab.training.gradients import clip_gradients, nonfinite_gradients
 from rnnlab.training.metrics import JSONLLogger, Throughput, Totals, truncate_jsonl
-from rnnlab.training.optim import build_optimizer, build_schedule
+from rnnlab.training.optim import build_optimizer, build_schedule, nominal_window, scaled_lr
 from rnnlab.training.resume import (
     ResumeError,
     TrainerState,
@@ -183,6 +192,10 @@ class Trainer:
             self.callbacks.append(TensorBoardLogger(str(self.run_dir / "tb")))
         self.optimizer = optimizer or build_optimizer(self.model, config)
         self.schedule = build_schedule(self.optimizer, config)
+        self.averaging = (
+            NTAverage(self.optimizer, config.nonmono) if config.optimizer == "nt_asgd" else None
+        )
+        self._window: int | None = None  # data.bptt, with scale_lr_by_window
         self.state = TrainerState()
         self._totals, self._interval = Totals(), Totals()
         self._carry: Any = None
@@ -293,6 +306,8 @@ class Trainer:
                     last,
                     self._result("interrupted"),
                 ) from None
+            if self.averaging is not None:  # what validation and `best` saw (`last`: raw)
+                self.averaging.load_average_into_params()
             result = self._result(stop_reason)
             for cb in self.callbacks:
                 cb.on_train_end(self, result)
@@ -316,12 +331,13 @@ class Trainer:
         valid_metrics = None
         if valid_data is not None:
             try:
-                valid_metrics = evaluate(
-                    self.model,
-                    valid_data,
-                    device=self.device,
-                    should_stop=lambda: self.dist.agree(self._stopping())[0],
-                )
+                with self._eval_weights():
+                    valid_metrics = evaluate(
+                        self.model,
+                        valid_data,
+                        device=self.device,
+                        should_stop=lambda: self.dist.agree(self._stopping())[0],
+                    )
             except EvaluationStopped:
                 raise _Stop from None
             valid_metrics[self.speed_key] = valid_metrics.pop("units_per_s")
@@ -344,6 +360,7 @@ class Trainer:
         else:
             st.bad_epochs += 1
         self.schedule.end_epoch(value)
+        switched = self.averaging is not None and self.averaging.end_epoch(epoch, sign * value)
         record = {"epoch": epoch, "lr": lr, "train": train_metrics}
         if valid_metrics is not None:
             record["valid"] = valid_metrics
@@ -353,6 +370,8 @@ class Trainer:
         if valid_metrics is not None:
             self._log("valid", valid_metrics, epoch, lr)
         self._print_epoch(record)
+        if switched:
+            self._log_asgd_start(epoch, value, lr)
         stop = "epochs"
         if hit_max_steps:
             stop = "max_steps"
@@ -361,7 +380,8 @@ class Trainer:
         if self.checkpoint_dir is not None:
             self._save("last")  # first: a kill before `best` is written is repaired on resume
             if improved:
-                self._save("best", with_optimizer=False)
+                with self._eval_weights():
+                    self._save("best", with_optimizer=False)
         metrics = {k: v for k, v in record.items() if k in ("train", "valid")}
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, metrics)
@@ -371,6 +391,8 @@ class Trainer:
         cfg, model, st = self.config, self.model, self.state
         if callable(getattr(data, "set_epoch", None)):
             data.set_epoch(epoch)
+        if cfg.scale_lr_by_window:
+            self._window = nominal_window(data)
         model.train()
         skip = st.batches_done
         state = self._carry if skip else model.initial_state(batch_size_of(data), self.device)
@@ -484,11 +506,14 @@ class Trainer:
                 ),
                 self._last_good(),
             )
-        if self.scaler is not None:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            self.optimizer.step()
+        with scaled_lr(self.optimizer, self._lr_scale(out)):
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                self.optimizer.step()
+        if self.averaging is not None:
+            self.averaging.after_step()
         st.global_step += 1
         return StepInfo(
             step=st.global_step,
@@ -500,6 +525,33 @@ class Trainer:
             clipped=clipped,
             lr=self.lr,
         )
+
+    def _lr_scale(self, out: StepOutput) -> float:
+        """``T / bptt`` for this step with ``scale_lr_by_window``, else 1."""
+        if not self.config.scale_lr_by_window:
+            return 1.0
+        if out.time_steps is None:
+            raise ValueError(
+                "train.scale_lr_by_window needs StepOutput.time_steps (the window length) "
+                "from model.step"
+            )
+        return float(out.time_steps) / self._window
+
+    @contextlib.contextmanager
+    def _eval_weights(self):
+        """The weights that are validated and saved as ``best``: NT-ASGD's average once it
+        has started, else the trained ones."""
+        if self.averaging is None:
+            yield
+        else:
+            with self.averaging.averaged_weights():
+                yield
+
+    def _log_asgd_start(self, epoch: int, value: float, lr: float) -> None:
+        self._log("event", {}, epoch, lr, event="asgd_start", asgd_start_epoch=epoch + 1)
+        if self.config.progress and self.dist.is_main:
+            message = self.averaging.switch_message(epoch, self.config.monitor, value)
+            tqdm.write(message, file=sys.stderr)
 
     def _first_loss(self, loss: float) -> float:
         """The run's first loss, the same on every rank (the divergence bound uses it)."""
@@ -622,6 +674,7 @@ class Trainer:
         st.world_size = self.dist.world_size
         st.ranks = ranks if self.dist.active and ranks is not None else []
         st.scaler = self.scaler.state_dict() if self.scaler is not None else None
+        st.averaging = self.averaging.state_dict() if self.averaging is not None else None
         return st.to_dict()
 
     def load_state(self, path: str | Path) -> None:
@@ -646,6 +699,11 @@ class Trainer:
                 self.schedule.load_state_dict(ckpt.scheduler_state)
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ResumeError(f"{where}: schedule state does not fit ({exc})") from exc
+        if self.averaging is not None and state.averaging is not None:
+            try:
+                self.averaging.load_state_dict(state.averaging)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ResumeError(f"{where}: the NT-ASGD state does not fit ({exc})") from exc
         own = state.ranks[self.dist.rank] if self.dist.active else vars(state)
         carry = ckpt.carry
         try:
@@ -677,7 +735,8 @@ class Trainer:
         except CheckpointError:
             best_epoch = None
         if best_epoch != st.epoch:
-            self._save("best", with_optimizer=False)
+            with self._eval_weights():
+                self._save("best", with_optimizer=False)
 
     def _save(self, name: str, with_optimizer: bool = True) -> Path:
         """Write checkpoint ``name``. With several ranks every rank calls this at the same
@@ -723,13 +782,16 @@ class Trainer:
     def _wall(self) -> float:
         return self._wall_before + time.perf_counter() - self._t0
 
-    def _log(self, split: str, metrics: dict[str, float], epoch: int, lr: float) -> None:
+    def _log(
+        self, split: str, metrics: dict[str, float], epoch: int, lr: float, **extra: Any
+    ) -> None:
         if self._logger is not None:
             self._logger.log(
                 {
                     "epoch": epoch,
                     "step": self.state.global_step,
                     "split": split,
+                    **extra,
                     "metrics": metrics,
                     "lr": lr,
                     "wall_s": round(self._wall(), 3),
@@ -767,6 +829,8 @@ class Trainer:
         split = "valid" if st.history and "valid" in st.history[-1] else "train"
         result[f"best_{split}_{self.config.monitor}"] = st.best_value
         result["best_epoch"] = st.best_epoch
+        if self.averaging is not None:
+            result["asgd_start_epoch"] = self.averaging.start_epoch
         result["wall_s"] = self._wall()
         result[self.speed_key] = self._speed.rate * self.dist.world_size  # all ranks
         result["world_size"] = self.dist.world_size
