@@ -66,3 +66,15 @@ def test_length_sweep_summarises_over_seeds_and_compares_per_T():
         length_sweep([conds[0], conds[0]], "copy", (2,), (0,), TINY)
     with pytest.raises(ValueError, match="unknown task"):
         length_sweep(conds, "nope", (2,), (0,), TINY)
+
+
+def test_stop_at_edge_skips_only_lengths_that_cannot_change_an_edge():
+    conds = [Condition("GRU", "gru")]
+    # T = 1 is solved at this budget, T = 30 is not: with stop_at_edge, T = 60 is skipped
+    budget = with_budget(TINY, steps=300, lr=0.03)
+    result = length_sweep(conds, "copy", (1, 30, 60), (0, 1, 2), budget, stop_at_edge=True)
+    assert result["config"]["lengths"] == [1, 30] and result["config"]["skipped_lengths"] == [60]
+    assert {r["seq_len"] for r in result["runs"]} == {1, 30}
+    assert result["edges"] == {"GRU": 1}
+    full = length_sweep(conds, "copy", (1, 30), (0, 1, 2), budget)
+    assert full["edges"] == result["edges"] and full["config"]["skipped_lengths"] == []

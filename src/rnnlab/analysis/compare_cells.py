@@ -147,9 +147,11 @@ def compare_cells_experiment(
     cells: tuple[str, ...] = CELLS,
     *,
     threshold: float = 0.9,
+    stop_at_edge: bool = False,
     progress=None,
 ) -> dict:
-    """The length sweep for each cell, and what each cell costs.
+    """The length sweep for each cell, and what each cell costs (``stop_at_edge``: see
+    ``length_sweep``).
 
     Returns: ``length_sweep``'s result plus "costs": [{cell, seq_len (the longest),
     parameters, saved_bytes, cpu_s_per_step (median over every run of the cell)}].
@@ -160,8 +162,9 @@ def compare_cells_experiment(
             raise ValueError(f"unknown cell {cell!r}; expected one of {CELLS}")
     conditions = [Condition(cell.upper(), cell) for cell in cells]
     result = length_sweep(
-        conditions, task, lengths, seeds, budget, threshold=threshold, progress=progress
-    )
+        conditions, task, lengths, seeds, budget, threshold=threshold,
+        stop_at_edge=stop_at_edge, progress=progress,
+    )  # fmt: skip
     costs = []
     for cell in cells:
         per_step = sorted(
@@ -169,7 +172,7 @@ def compare_cells_experiment(
         )
         costs.append(
             {
-                **cell_costs(cell, task, max(lengths), budget),
+                **cell_costs(cell, task, max(result["config"]["lengths"]), budget),
                 "cpu_s_per_step": per_step[len(per_step) // 2],
             }
         )

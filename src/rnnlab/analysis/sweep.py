@@ -155,6 +155,7 @@ def length_sweep(
     *,
     threshold: float = 0.9,
     pairs: list[tuple[str, str]] | None = None,
+    stop_at_edge: bool = False,
     progress=None,
 ) -> dict:
     """``train_to_solve`` for every condition x length x seed, summarised.
@@ -164,6 +165,9 @@ def length_sweep(
         pairs: the (a, b) condition names compared at each length (default: every pair, in
             the order given).
         threshold: the accuracy a seed must reach for "solved".
+        stop_at_edge: skip the longer lengths once no condition solves a length. No edge
+            can change (an edge needs every shorter T solved); the skipped lengths are
+            listed as ``config["skipped_lengths"]`` and have no rows or comparisons.
     Returns:
         {"config": {...}, "runs": [train_to_solve results],
          "summary": [{condition, seq_len, n_seeds, mean, ci_low, ci_high, values,
@@ -180,16 +184,30 @@ def length_sweep(
         raise ValueError(f"condition names must be distinct, got {names}")
     if not lengths or not seeds:
         raise ValueError(f"expected at least one length and one seed, got {lengths}, {seeds}")
-    runs = []
-    for T, cond, seed in itertools.product(lengths, conditions, seeds):
-        r = train_to_solve(cond, task, T, seed, budget)
-        runs.append(r)
-        if progress is not None:
-            steps = f"solved at step {r['solved_step']}" if r["solved_step"] else "not solved"
-            progress(
-                f"{task} T={T} {cond.name} seed {seed}: accuracy {r['final_accuracy']:.3f} "
-                f"({steps}, {r['cpu_s']:.1f} s)"
-            )
+    runs, ran = [], []
+    for T in lengths:
+        for cond, seed in itertools.product(conditions, seeds):
+            r = train_to_solve(cond, task, T, seed, budget)
+            runs.append(r)
+            if progress is not None:
+                steps = f"solved at step {r['solved_step']}" if r["solved_step"] else "not solved"
+                progress(
+                    f"{task} T={T} {cond.name} seed {seed}: accuracy {r['final_accuracy']:.3f} "
+                    f"({steps}, {r['cpu_s']:.1f} s)"
+                )
+        ran.append(T)
+        at_T = [r for r in runs if r["seq_len"] == T]
+        solved_any = any(
+            sum(r["final_accuracy"] >= threshold for r in at_T if r["condition"] == c.name)
+            > len(seeds) / 2
+            for c in conditions
+        )
+        if stop_at_edge and not solved_any and T != lengths[-1]:
+            if progress is not None:
+                progress(f"no condition solves T={T}: skipping the longer lengths (stop_at_edge)")
+            break
+    skipped = [T for T in lengths if T not in ran]
+    lengths = tuple(ran)
     chance = TASKS[task].chance()
     summary, by = [], {}
     for cond, T in itertools.product(conditions, lengths):
@@ -225,6 +243,7 @@ def length_sweep(
         "task": task,
         "conditions": [asdict(c) for c in conditions],
         "lengths": list(lengths),
+        "skipped_lengths": skipped,
         "seeds": list(seeds),
         "budget": asdict(budget),
         "threshold": threshold,

@@ -95,6 +95,7 @@ def _run_forget_bias(args, out: Path):
             budget,
             threshold=args.threshold,
             pairs=[(conditions[0].name, conditions[-1].name)],
+            stop_at_edge=args.stop_at_edge,
             progress=print,
         )
         _sweep_figures(result, out, "LSTM on first-token copy: forget bias against T")
@@ -153,8 +154,9 @@ def _run_compare_cells(args, out: Path):
         return _run_long_sequence(args, out)
     budget, lengths, seeds = _budget(args)
     result = cc.compare_cells_experiment(
-        args.task, lengths, seeds, budget, args.cells, threshold=args.threshold, progress=print
-    )
+        args.task, lengths, seeds, budget, args.cells, threshold=args.threshold,
+        stop_at_edge=args.stop_at_edge, progress=print,
+    )  # fmt: skip
     _sweep_figures(result, out, f"{args.task}: RNN vs LSTM vs GRU against T")
     _write_table(out, cc.markdown_table(result["costs"], result["edges"]))
     return result, cc.finding(result), _sweep_metrics(result)

@@ -115,6 +115,11 @@ def register(subparsers) -> None:
             default=0.9,
             help="accuracy a seed must reach to count as solved (default 0.9)",
         )
+        q.add_argument(
+            "--stop-at-edge",
+            action="store_true",
+            help="skip the longer lengths once no condition solves one (no edge can change)",
+        )
 
     q = common("forget-bias", "LSTM forget-gate bias 0 vs 1 on first-token copy", ("sweep", "seed"))
     sweep_args(q)
