@@ -274,7 +274,9 @@ class TranslateTask(Task):
         p.add_argument("--batch-size", type=int)
 
     def default_config(self, overrides: Sequence[str]) -> str:
-        return "multi30k-attn"
+        """seq2seq-toy for the toy tasks (characters, a small model), else multi30k-attn."""
+        values = dict(o.split("=", 1) for o in overrides if "=" in o)
+        return "seq2seq-toy" if values.get("data.dataset") in td.TOY_TASKS else "multi30k-attn"
 
     def finalize_config(self, cfg: TranslateRunConfig) -> TranslateRunConfig:
         """File paths of parallel data become absolute."""
