@@ -23,8 +23,39 @@ from rnnlab.text import translation_data as td
 
 __all__ = [
     "Translation", "decode_sources", "translate_ids", "detokenize", "translate_texts",
-    "translate_sentences", "evaluate_translation",
+    "translate_sentences", "evaluate_translation", "Translator", "load_translator",
 ]  # fmt: skip
+
+
+class Translator(NamedTuple):
+    """A translation checkpoint, loaded: the model (eval mode), its ``source`` / ``target``
+    vocabularies and the run config it was trained with (``run.decode``: the saved decoding)."""
+
+    model: Seq2Seq
+    vocabs: dict
+    run: Any  # TranslateRunConfig
+    path: Any  # Path of the checkpoint
+
+
+def load_translator(path, device: str = "cpu") -> Translator:
+    """Load a ``translate`` checkpoint; ValueError naming the task of any other checkpoint."""
+    from rnnlab.models.translate_task import TranslateRunConfig
+    from rnnlab.training.checkpoint_format import CheckpointError
+    from rnnlab.training.checkpoint_load import load_model
+    from rnnlab.training.config import ConfigError, from_dict
+    from rnnlab.training.evaluation import resolve_device
+
+    loaded = load_model(path, device=str(resolve_device(device)))
+    if loaded.task != "translate" or not isinstance(loaded.model, Seq2Seq):
+        raise ValueError(
+            f"{loaded.path}: expected a translation checkpoint (task 'translate'), this one is "
+            f"task {loaded.task!r}"
+        )
+    try:
+        run = from_dict(TranslateRunConfig, loaded.config.get("run_config") or {})
+    except ConfigError as exc:
+        raise CheckpointError(f"{loaded.path}/config.json: run_config: {exc}") from exc
+    return Translator(loaded.model.eval(), loaded.vocabs, run, loaded.path)
 
 
 class Translation(NamedTuple):
