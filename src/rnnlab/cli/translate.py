@@ -29,12 +29,16 @@ def register(subparsers) -> None:
     p.add_argument("texts", nargs="*", help="sentences (default: --file or standard input)")
     p.add_argument("--file", help="one sentence a line ('-' for standard input)")
     p.add_argument("--beam", type=int, help="beam size, 1 = greedy (default: the checkpoint's)")
-    p.add_argument("--length-penalty", choices=["none", "average", "gnmt"],
-                   help="how beam search ranks finished candidates (default: the checkpoint's)")
+    p.add_argument(
+        "--length-penalty",
+        choices=["none", "average", "gnmt"],
+        help="how beam search ranks finished candidates (default: the checkpoint's)",
+    )
     p.add_argument("--alpha", type=float, help="the GNMT length penalty's exponent")
     p.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
-    p.add_argument("--jsonl", action="store_true",
-                   help="one JSON object a line: source, translation, score")
+    p.add_argument(
+        "--jsonl", action="store_true", help="one JSON object a line: source, translation, score"
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.set_defaults(func=run, late_positionals="texts")  # fmt: skip
