@@ -24,6 +24,8 @@ from rnnlab.text import translation_data as td
 __all__ = [
     "Translation", "decode_sources", "translate_ids", "detokenize", "translate_texts",
     "translate_sentences", "evaluate_translation", "Translator", "load_translator",
+    "as_translator",
+    "AttentionMap", "attention_map",
 ]  # fmt: skip
 
 
@@ -39,13 +41,19 @@ class Translator(NamedTuple):
 
 def load_translator(path, device: str = "cpu") -> Translator:
     """Load a ``translate`` checkpoint; ValueError naming the task of any other checkpoint."""
-    from rnnlab.models.translate_task import TranslateRunConfig
-    from rnnlab.training.checkpoint_format import CheckpointError
     from rnnlab.training.checkpoint_load import load_model
-    from rnnlab.training.config import ConfigError, from_dict
     from rnnlab.training.evaluation import resolve_device
 
-    loaded = load_model(path, device=str(resolve_device(device)))
+    return as_translator(load_model(path, device=str(resolve_device(device))))
+
+
+def as_translator(loaded) -> Translator:
+    """A loaded checkpoint (``LoadedModel``) as a :class:`Translator`; ValueError naming the
+    task of any other checkpoint."""
+    from rnnlab.models.translate_task import TranslateRunConfig
+    from rnnlab.training.checkpoint_format import CheckpointError
+    from rnnlab.training.config import ConfigError, from_dict
+
     if loaded.task != "translate" or not isinstance(loaded.model, Seq2Seq):
         raise ValueError(
             f"{loaded.path}: expected a translation checkpoint (task 'translate'), this one is "
@@ -160,3 +168,45 @@ def evaluate_translation(
         metrics["chrf_signature"] = scores["chrf_signature"]
         outputs[beam] = hyps
     return metrics, outputs
+
+
+class AttentionMap(NamedTuple):
+    """Greedy translation of one sentence with its attention, for ``rnnlab inspect``."""
+
+    source_tokens: list[str]  # Ts pieces as the reader reads them (reversal undone)
+    target_tokens: list[str]  # T pieces decoded, "<EOS>" last when the model emitted it
+    weights: torch.Tensor  # (T, Ts): row t is where the decoder looked emitting token t
+    translation: str
+    score: float  # log p(translation | source), <EOS> included
+
+
+def attention_map(
+    model: Seq2Seq, vocabs: dict, text: str, *, max_len_a: float = 1.5, max_len_b: int = 10
+) -> AttentionMap:
+    """Greedy-translate ``text`` and keep the attention weights (an attention model only).
+
+    With ``reverse_source`` the encoder read the sentence backwards; the columns are put back
+    in reading order, so column s is always the s-th source piece of ``text``.
+    """
+    cfg = model.config
+    if cfg.variant != "attention":
+        raise ValueError(
+            f"this seq2seq model (variant {cfg.variant!r}) has no attention to draw; "
+            "inspect needs variant 'attention'"
+        )
+    source, target = vocabs["source"], vocabs["target"]
+    ids = td.encode_source(text, source, "--text", cfg.max_source_length)
+    device = next(model.parameters()).device
+    src = torch.tensor([ids], device=device)  # (1, Ts)
+    lengths = torch.tensor([len(ids)])  # (1,)
+    hyps = greedy_decode(model, src, lengths, max_len_a=max_len_a, max_len_b=max_len_b,
+                         return_attention=True)  # fmt: skip
+    tokens, weights = hyps.tokens[0], hyps.attention[0]  # (T, Ts)
+    if cfg.reverse_source:
+        weights = weights.flip(1)  # (T, Ts) back in reading order
+    pieces = target.decode(tokens)
+    if weights.shape[0] > len(tokens):  # the step that emitted <EOS>
+        pieces = [*pieces, target.decode([target.eos_index])[0]]
+    return AttentionMap(
+        source.decode(ids), pieces, weights, detokenize(tokens, target), hyps.scores[0]
+    )
