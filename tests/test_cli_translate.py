@@ -273,6 +273,10 @@ def test_translate_resume_ends_with_identical_weights(tmp_path):
     [
         (["--dataset", "multi30k", "--src", "fr"], "multi30k has the language pair de-en"),
         (["--dataset", "parallel:/nonexistent/a.de,/nonexistent/a.en"], "no such file"),
+        (
+            ["--dataset", "reverse", "--set", "decode.valid_bleu=false"],
+            "train.monitor='exact_match' is reported by the validation decoding",
+        ),
     ],
 )
 def test_train_bad_data_is_one_clear_line(tmp_path, capsys, args, message):

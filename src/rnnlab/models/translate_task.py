@@ -214,7 +214,15 @@ class TranslateTask(Task):
         return "seq2seq-toy" if values.get("data.dataset") in td.TOY_TASKS else "multi30k-attn"
 
     def finalize_config(self, cfg: TranslateRunConfig) -> TranslateRunConfig:
-        """File paths of parallel data become absolute."""
+        """File paths of parallel data become absolute; a monitor that only the validation
+        decoding reports is refused without it (before training, not after the first epoch)."""
+        decoded = ("bleu", "chrf", "exact_match")
+        if cfg.train.monitor in decoded and not cfg.decode.valid_bleu:
+            raise ValueError(
+                f"train.monitor={cfg.train.monitor!r} is reported by the validation decoding, "
+                "which decode.valid_bleu = false switches off; monitor loss or ppl "
+                "(train.monitor_mode = 'min') or keep decode.valid_bleu = true"
+            )
         d = cfg.data
         changes = {}
         if d.dataset.startswith("parallel:"):
