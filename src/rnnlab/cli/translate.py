@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         results = translate_sentences(
             translator.model, translator.vocabs, texts, names=names, **options
         )
-    except (CheckpointError, FileNotFoundError, ValueError, UnicodeDecodeError) as exc:
+    except (CheckpointError, OSError, ValueError) as exc:  # OSError: a missing or unreadable file
         print(f"rnnlab translate: {exc}", file=sys.stderr)
         return 2
     for r in results:

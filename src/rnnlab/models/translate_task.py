@@ -62,7 +62,9 @@ class TranslateDataConfig:
 
     def __post_init__(self) -> None:
         if self.tokenizer not in td.TOKENIZERS:
-            raise ValueError(f"data.tokenizer must be one of {td.TOKENIZERS}, got {self.tokenizer!r}")
+            raise ValueError(
+                f"data.tokenizer must be one of {td.TOKENIZERS}, got {self.tokenizer!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class DecodeConfig:
 
 @dataclass(frozen=True)
 class TranslateRunConfig:
-    """A translation run: ``task = "translate"``, ``[data]``, ``[model]``, ``[train]``, ``[decode]``."""
+    """A translation run: ``task = "translate"``, [data], [model], [train], [decode]."""
 
     task: str = "translate"
     data: TranslateDataConfig = field(default_factory=TranslateDataConfig)
@@ -332,4 +334,5 @@ def _write_translations(out: Path, split: str, pairs, outputs: dict[int, list[st
     from rnnlab.files import write_text_atomic
 
     for beam, hyps in outputs.items():
-        write_text_atomic(out / f"translations_{split}_beam{beam}.txt", "".join(h + "\n" for h in hyps))
+        text = "".join(h + "\n" for h in hyps)
+        write_text_atomic(out / f"translations_{split}_beam{beam}.txt", text)
