@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "rnnlab.cli.configs",
     "rnnlab.cli.example",
     "rnnlab.cli.predict",
+    "rnnlab.cli.translate",
 ]
 
 
@@ -46,7 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # `rnnlab translate CKPT --beam 5 "text"`: argparse gives a "*" positional nothing once an
+    # option sits between it and the positional before it; a command that names such a list
+    # in ``late_positionals`` receives those words (anything else is still an error)
+    late = getattr(args, "late_positionals", None)
+    if extra and late and not any(e.startswith("-") for e in extra):
+        setattr(args, late, [*getattr(args, late), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0

@@ -1,4 +1,4 @@
-"""`rnnlab evaluate CKPT [--split test | --text-file PATH]`: metrics of a saved model.
+"""`rnnlab evaluate CKPT [--split test | --text-file PATH | --src FILE --ref FILE]`: metrics.
 
 The task (language model, classifier, ...) comes from the checkpoint, and so do the
 corpus, tokenization and batching: the run remembers where its data was, so
@@ -7,6 +7,14 @@ corpus, tokenization and batching: the run remembers where its data was, so
 
     rnnlab evaluate runs/ptb-small/checkpoints/best --split test
     rnnlab evaluate runs/char/checkpoints/best --text-file other.txt
+
+A translation checkpoint reports loss and perplexity, then sacreBLEU BLEU and chrF of the
+detokenised greedy and beam translations (``--beam N``, default the run's ``decode.beam``)
+with sacreBLEU's signatures, and writes ``translations_<split>_beam<K>.txt`` to --out. It
+also scores any line-aligned file pair (plain or .gz):
+
+    rnnlab evaluate runs/multi30k-attn/checkpoints/best --split test --beam 5
+    rnnlab evaluate runs/multi30k-attn/checkpoints/best --src news.de --ref news.en
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ def register(subparsers) -> None:
     p.add_argument("checkpoint", help="checkpoint directory (e.g. runs/NAME/checkpoints/best)")
     p.add_argument("--split", default="test", help="train, valid (dev, val) or test")
     p.add_argument("--text-file", help="evaluate on this text file instead of a split")
+    p.add_argument("--src", help="translation: source sentences, one a line (with --ref)")
+    p.add_argument("--ref", help="translation: reference translations, line-aligned with --src")
+    p.add_argument("--beam", type=int, help="translation: beam size (default: the run's)")
     p.add_argument("--data-dir", help="datasets folder (default: where the run read them)")
     p.add_argument("--batch-size", type=int, help="evaluation batch size (default: the run's)")
     p.add_argument("--device", default="cpu")
@@ -49,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if out is None and ckpt.parent.name == "checkpoints":
         out = ckpt.parent.parent / "evaluate"  # the run's own folder, not the checkpoint's
     try:
+        if (args.src is None) != (args.ref is None):
+            raise ValueError("--src and --ref go together: a source file and its references")
+        pair_files = (args.src, args.ref) if args.src is not None else None
         metrics = evaluate_checkpoint(
             args.checkpoint,
             args.split,
@@ -58,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             out_dir=out,
             threads=args.threads,
+            pair_files=pair_files,
+            beam=args.beam,
         )
     except (
         CheckpointError,
@@ -69,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"rnnlab evaluate: {exc}", file=sys.stderr)
         return 2
     task = get_task(metrics["task"])
-    name = "text" if args.text_file else canonical_split(args.split)
+    name = "text" if args.text_file or args.src else canonical_split(args.split)
     print(task.summary_line(name, metrics))
     write_metrics(args.metrics_out, metrics)
     return 0

@@ -1,4 +1,5 @@
-"""`rnnlab inspect CKPT --text "..."`: gate heat maps and gradient flow for one input.
+"""`rnnlab inspect CKPT --text "..."`: gate heat maps and gradient flow for one input; for
+a translation checkpoint, the attention matrix of the sentence's greedy translation.
 
     rnnlab inspect runs/ptb-small/checkpoints/best --text "the company said" \
         --out runs/inspect/ptb-small --metrics-out inspect_metrics.json
@@ -15,7 +16,16 @@ checkpoint itself):
 * ``inspect.json``: tokens, unknown tokens, saturation shares per gate, the gradient norms
   and their decay fit; ``report.html``, ``command.txt``.
 
-Thin: the work is ``rnnlab.analysis.inspection.inspect_input``.
+A translation checkpoint (task ``translate``, an attention model) gets instead:
+
+* ``attention.png``: the attention weights of the greedy translation of --text, source pieces
+  along x (in reading order, also with ``reverse_source``), target pieces along y, titled
+  with the variant and the attention kind;
+* ``inspect.json``: source and target pieces, the translation, its log-probability, the
+  weights, and how peaked they are; ``report.html``, ``command.txt``.
+
+Thin: the work is ``rnnlab.analysis.inspection.inspect_input`` (recurrent gates) and
+``rnnlab.models.translation.attention_map`` (seq2seq).
 """
 
 from __future__ import annotations
@@ -130,9 +140,12 @@ def run(args: argparse.Namespace) -> int:
     from rnnlab.training.checkpoint import CheckpointError
 
     try:
-        model, vocab, _ = load_model(args.checkpoint, device=args.device)
+        loaded = load_model(args.checkpoint, device=args.device)
     except (CheckpointError, FileNotFoundError, ValueError) as exc:
         raise SystemExit(f"rnnlab inspect: {exc}") from None
+    if loaded.task == "translate":
+        return run_translation(args, loaded)
+    model, vocab, _ = loaded
     if vocab is None:
         raise SystemExit(f"rnnlab inspect: {args.checkpoint} has no vocabulary to encode --text")
     tokens = vocab.tokenizer(args.text)
@@ -167,4 +180,69 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['finding']}; wrote {len(summary['written'])} PNGs, inspect.json and "
         f"report.html to {out}"
     )
+    return 0
+
+
+def attention_summary(amap) -> dict:
+    """inspect.json of a translation: pieces, the translation, its score, the weights (T, Ts)
+    and how peaked they are (mean over target steps of the largest weight; mean entropy)."""
+    import torch
+
+    w = amap.weights.float()  # (T, Ts)
+    entropy = -(w * torch.log(w.clamp_min(1e-12))).sum(-1)  # (T,)
+    return {
+        "source_tokens": amap.source_tokens,
+        "target_tokens": amap.target_tokens,
+        "translation": amap.translation,
+        "log_prob": amap.score,
+        "weights": [[round(float(v), 6) for v in row] for row in w.tolist()],
+        "attention_max_mean": float(w.max(-1).values.mean()),
+        "attention_entropy_mean": float(entropy.mean()),
+    }
+
+
+def run_translation(args: argparse.Namespace, loaded) -> int:
+    """``rnnlab inspect`` for a translation checkpoint: attention.png and inspect.json."""
+    from rnnlab.models.translation import as_translator, attention_map
+    from rnnlab.plotting.attention import plot_attention
+    from rnnlab.reporting import write_report
+
+    try:
+        translator = as_translator(loaded)
+        decode = translator.run.decode
+        amap = attention_map(translator.model, translator.vocabs, args.text,
+                             max_len_a=decode.max_len_a, max_len_b=decode.max_len_b)  # fmt: skip
+    except ValueError as exc:
+        raise SystemExit(f"rnnlab inspect: {exc}") from None
+    m = translator.model.config
+    out = Path(args.out) if args.out else default_out(args.checkpoint)
+    out.mkdir(parents=True, exist_ok=True)
+    reverse = ", source read reversed" if m.reverse_source else ""
+    title = (
+        f"Seq2Seq {m.variant}: {m.attention} attention{reverse}\n"
+        f"{m.encoder_cell.upper()} encoder{' (bidirectional)' if m.bidirectional else ''}, "
+        f"{m.decoder_cell.upper()} decoder"
+    )
+    png = plot_attention(amap.weights, amap.source_tokens, amap.target_tokens,
+                         out / "attention.png", title=title)  # fmt: skip
+    summary = attention_summary(amap)
+    summary["finding"] = (
+        f"{args.text!r} -> {amap.translation!r} (log p {amap.score:.3f}, greedy); the largest "
+        f"attention weight per target piece is {summary['attention_max_mean']:.2f} on average"
+    )
+    write_json(out / "inspect.json", summary, indent=1)
+    command = ["rnnlab", "inspect", str(args.checkpoint), "--text", args.text, "--out", str(out)]
+    (out / "command.txt").write_text(shlex.join(command + ["--device", args.device]) + "\n")
+    if args.metrics_out:
+        flat = {
+            "source_tokens": len(amap.source_tokens),
+            "target_tokens": len(amap.target_tokens),
+            "log_prob": amap.score,
+            "attention_max_mean": summary["attention_max_mean"],
+            "attention_entropy_mean": summary["attention_entropy_mean"],
+        }
+        write_json(args.metrics_out, flat, indent=1)
+    write_report(out)
+    print(amap.translation)
+    print(f"{summary['finding']}; wrote {png.name}, inspect.json and report.html to {out}")
     return 0

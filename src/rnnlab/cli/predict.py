@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--file", help="one sentence a line ('-' for standard input); JSONL out")
     p.add_argument("--jsonl", action="store_true", help="JSONL out for sentences given inline")
     p.add_argument("--device", default="cpu")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, late_positionals="texts")
 
 
 def _read_lines(args: argparse.Namespace) -> list[str]:

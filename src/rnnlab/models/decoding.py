@@ -90,18 +90,17 @@ def greedy_decode(
             if bool(done.all()):
                 break
         tokens = torch.stack(steps, 1).tolist()  # (B, T)
-        out = []
+        out, ended = [], []
         for row, limit in zip(tokens, limits.tolist()):
             row = row[:limit]
-            out.append(row[: row.index(cfg.eos_index)] if cfg.eos_index in row else row)
+            ended.append(cfg.eos_index in row)
+            out.append(row[: row.index(cfg.eos_index)] if ended[-1] else row)
         attention = None
         if return_attention and rows:
             grid = torch.stack(rows, 1)  # (B, T, Ts)
             lengths = src_lengths.tolist()
-            attention = [
-                grid[b, : min(len(out[b]) + 1, grid.shape[1]), : lengths[b]].cpu()
-                for b in range(B)
-            ]
+            # one row per emitted token, <EOS> included; none past the sentence's own limit
+            attention = [grid[b, : len(out[b]) + ended[b], : lengths[b]].cpu() for b in range(B)]
         return Hypotheses(out, scores.tolist(), attention)
     finally:
         model.train(was)
@@ -129,7 +128,9 @@ def beam_search(
     if not isinstance(beam, int) or beam < 1:
         raise ValueError(f"beam must be an int >= 1, got {beam!r}")
     if length_penalty not in LENGTH_PENALTIES:
-        raise ValueError(f"length_penalty must be one of {LENGTH_PENALTIES}, got {length_penalty!r}")
+        raise ValueError(
+            f"length_penalty must be one of {LENGTH_PENALTIES}, got {length_penalty!r}"
+        )
     greedy = None
     if include_greedy:
         greedy = greedy_decode(model, src, src_lengths, max_len_a=max_len_a, max_len_b=max_len_b)

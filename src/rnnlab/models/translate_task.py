@@ -5,8 +5,8 @@
         --Trainer (valid BLEU each epoch)--> Seq2Seq --translate_ids--> greedy / beam
         --detokenise--> sacreBLEU BLEU + chrF (with signatures), exact match
 
-``rnnlab train translate`` runs it through the shared run plumbing; ``rnnlab translate``
-and ``rnnlab evaluate`` use :func:`translate_texts` and :func:`evaluate_translation`.
+``rnnlab train translate`` runs it through the shared run plumbing; the decoding itself
+(``translate_sentences``, ``evaluate_translation``) is in ``rnnlab.models.translation``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from rnnlab.models.decoding import LENGTH_PENALTIES, beam_search, greedy_decode
+from rnnlab.models.decoding import LENGTH_PENALTIES
 from rnnlab.models.seq2seq import Seq2Seq, Seq2SeqConfig
+from rnnlab.models.translation import (  # noqa: F401  (re-exported: the task's decoding)
+    detokenize,
+    evaluate_translation,
+    translate_ids,
+    translate_sentences,
+    translate_texts,
+)
 from rnnlab.text import translation_data as td
 from rnnlab.training.config import TrainConfig
 from rnnlab.training.tasks import Prepared, Task, register_task
@@ -57,7 +62,9 @@ class TranslateDataConfig:
 
     def __post_init__(self) -> None:
         if self.tokenizer not in td.TOKENIZERS:
-            raise ValueError(f"data.tokenizer must be one of {td.TOKENIZERS}, got {self.tokenizer!r}")
+            raise ValueError(
+                f"data.tokenizer must be one of {td.TOKENIZERS}, got {self.tokenizer!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class DecodeConfig:
 
 @dataclass(frozen=True)
 class TranslateRunConfig:
-    """A translation run: ``task = "translate"``, ``[data]``, ``[model]``, ``[train]``, ``[decode]``."""
+    """A translation run: ``task = "translate"``, [data], [model], [train], [decode]."""
 
     task: str = "translate"
     data: TranslateDataConfig = field(default_factory=TranslateDataConfig)
@@ -166,76 +173,6 @@ def _fits(pair: td.Pair, vocabs, limit: int) -> bool:
     return max(len(src), len(tgt) + 1) <= limit
 
 
-# --------------------------------------------------------------------------- decoding
-@torch.no_grad()
-def translate_ids(
-    model: Seq2Seq, sources: list[list[int]], *, beam: int = 1, batch_size: int = 128,
-    length_penalty: str = "gnmt", alpha: float = 0.6, max_len_a: float = 1.5,
-    max_len_b: int = 10,
-) -> list[list[int]]:  # fmt: skip
-    """Target ids for each source id list, in input order (batched, sorted by length)."""
-    device = next(model.parameters()).device
-    out: list[list[int]] = [[] for _ in sources]
-    for index, src, lengths in td.source_batches(sources, batch_size):
-        src = src.to(device)
-        if beam == 1:
-            hyps = greedy_decode(model, src, lengths, max_len_a=max_len_a, max_len_b=max_len_b)
-        else:
-            hyps = beam_search(model, src, lengths, beam=beam, length_penalty=length_penalty,
-                               alpha=alpha, max_len_a=max_len_a, max_len_b=max_len_b)  # fmt: skip
-        for i, tokens in zip(index, hyps.tokens):
-            out[i] = tokens
-    return out
-
-
-def detokenize(ids: list[int], target) -> str:
-    """Target ids -> text a reader sees (subwords / characters joined, specials dropped)."""
-    return target.decode(ids, join=True, skip_special=True)
-
-
-def translate_texts(
-    model: Seq2Seq, vocabs: dict, texts: Sequence[str], *, beam: int = 1, **options: Any
-) -> list[str]:
-    """Translate raw source texts; an empty or too long text is a ValueError naming its line."""
-    limit = model.config.max_source_length
-    ids = [
-        td.encode_source(t, vocabs["source"], f"line {i + 1}", limit) for i, t in enumerate(texts)
-    ]
-    return [detokenize(t, vocabs["target"]) for t in translate_ids(model, ids, beam=beam, **options)]
-
-
-def evaluate_translation(
-    model: Seq2Seq, pairs: Sequence[td.Pair], vocabs: dict, decode: DecodeConfig,
-    *, beams: Sequence[int] = (1,), batch_size: int = 128,
-) -> tuple[dict[str, Any], dict[int, list[str]]]:  # fmt: skip
-    """BLEU, chrF and exact match of the translations of ``pairs`` for each beam size.
-
-    Returns flat metrics (``bleu`` / ``chrf`` / ``exact_match`` for greedy, ``beam<K>_bleu``
-    ... for beam K, and the sacreBLEU signatures) and the hypotheses per beam size.
-    """
-    from rnnlab.training.bleu import corpus_scores
-
-    limit = model.config.max_source_length
-    sources = [td.encode_source(p.source, vocabs["source"], p.origin, limit) for p in pairs]
-    refs = [p.target for p in pairs]
-    metrics: dict[str, Any] = {}
-    outputs: dict[int, list[str]] = {}
-    for beam in beams:
-        ids = translate_ids(
-            model, sources, beam=beam, batch_size=batch_size, length_penalty=decode.length_penalty,
-            alpha=decode.alpha, max_len_a=decode.max_len_a, max_len_b=decode.max_len_b,
-        )  # fmt: skip
-        hyps = [detokenize(t, vocabs["target"]) for t in ids]
-        scores = corpus_scores(hyps, refs)
-        prefix = "" if beam == 1 else f"beam{beam}_"
-        metrics[f"{prefix}bleu"], metrics[f"{prefix}chrf"] = scores["bleu"], scores["chrf"]
-        metrics[f"{prefix}exact_match"] = sum(h == r for h, r in zip(hyps, refs)) / len(refs)
-        metrics["bleu_signature"] = scores["bleu_signature"]
-        metrics["chrf_signature"] = scores["chrf_signature"]
-        outputs[beam] = hyps
-    return metrics, outputs
-
-
 # --------------------------------------------------------------------------- the task
 @register_task
 class TranslateTask(Task):
@@ -274,10 +211,20 @@ class TranslateTask(Task):
         p.add_argument("--batch-size", type=int)
 
     def default_config(self, overrides: Sequence[str]) -> str:
-        return "multi30k-attn"
+        """seq2seq-toy for the toy tasks (characters, a small model), else multi30k-attn."""
+        values = dict(o.split("=", 1) for o in overrides if "=" in o)
+        return "seq2seq-toy" if values.get("data.dataset") in td.TOY_TASKS else "multi30k-attn"
 
     def finalize_config(self, cfg: TranslateRunConfig) -> TranslateRunConfig:
-        """File paths of parallel data become absolute."""
+        """File paths of parallel data become absolute; a monitor that only the validation
+        decoding reports is refused without it (before training, not after the first epoch)."""
+        decoded = ("bleu", "chrf", "exact_match")
+        if cfg.train.monitor in decoded and not cfg.decode.valid_bleu:
+            raise ValueError(
+                f"train.monitor={cfg.train.monitor!r} is reported by the validation decoding, "
+                "which decode.valid_bleu = false switches off; monitor loss or ppl "
+                "(train.monitor_mode = 'min') or keep decode.valid_bleu = true"
+            )
         d = cfg.data
         changes = {}
         if d.dataset.startswith("parallel:"):
@@ -347,15 +294,34 @@ class TranslateTask(Task):
             "translation evaluates file pairs: use --src FILE --ref FILE (rnnlab evaluate)"
         )
 
+    def pair_data(self, cfg: TranslateRunConfig, vocabs, source: Path, reference: Path):
+        """Batches (with ``.pairs``) of any line-aligned source / reference files (plain or
+        .gz) for ``rnnlab evaluate --src --ref``; a pair over the model's limit is an error
+        naming its file and line."""
+        pairs = td.read_pairs(source, reference)
+        encoded, _ = td.encode_pairs(pairs, vocabs, cfg.model.max_source_length)
+        batches = td.translation_batches(encoded, vocabs["target"], cfg.data.eval_batch_size)
+        batches.pairs = pairs
+        return batches
+
     def summary_line(self, split: str, metrics: dict[str, Any]) -> str:
-        parts = [f"{k} {metrics[k]:.4g}" for k in ("loss", "ppl") if k in metrics]
-        for key in sorted(metrics):
-            if key.endswith(("bleu", "chrf")) and isinstance(metrics[key], float):
-                parts.append(f"{key} {metrics[key]:.2f}")
-        line = f"{split}: " + ", ".join(parts)
-        if "bleu_signature" in metrics:
-            line += f"\n  sacreBLEU {metrics['bleu_signature']}\n  chrF {metrics['chrf_signature']}"
-        return line
+        """Loss and perplexity, then BLEU / chrF / exact match for greedy and each beam size,
+        with the sacreBLEU signatures. Keys may carry the ``<split>_`` prefix."""
+        prefix = f"{split}_" if any(k.startswith(f"{split}_") for k in metrics) else ""
+        m = {k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)}
+        lines = [f"{split}: " + ", ".join(f"{k} {m[k]:.4g}" for k in ("loss", "ppl") if k in m)]
+        beams = sorted(int(k[4:-5]) for k in m if k.startswith("beam") and k.endswith("_bleu"))
+        for beam in ([1] if "bleu" in m else []) + beams:
+            key = "" if beam == 1 else f"beam{beam}_"
+            name = "greedy" if beam == 1 else f"beam {beam}"
+            lines.append(
+                f"  {name:<8} BLEU {m[key + 'bleu']:6.2f}  chrF {m[key + 'chrf']:6.2f}  "
+                f"exact match {m.get(key + 'exact_match', float('nan')):.1%}"
+            )
+        if "bleu_signature" in m:
+            lines.append(f"  sacreBLEU BLEU signature {m['bleu_signature']}")
+            lines.append(f"  sacreBLEU chrF signature {m['chrf_signature']}")
+        return "\n".join(lines)
 
 
 def _absolute_pair(spec: str) -> str:
@@ -368,4 +334,5 @@ def _write_translations(out: Path, split: str, pairs, outputs: dict[int, list[st
     from rnnlab.files import write_text_atomic
 
     for beam, hyps in outputs.items():
-        write_text_atomic(out / f"translations_{split}_beam{beam}.txt", "".join(h + "\n" for h in hyps))
+        text = "".join(h + "\n" for h in hyps)
+        write_text_atomic(out / f"translations_{split}_beam{beam}.txt", text)

@@ -152,7 +152,9 @@ def tokenizer_from_dict(config: dict) -> Tokenizer:
 
         unknown = set(options) - {"model"}
         if unknown or "model" not in options:
-            raise ValueError(f"a sentencepiece tokenizer needs exactly 'model', got {sorted(options)}")
+            raise ValueError(
+                f"a sentencepiece tokenizer needs exactly 'model', got {sorted(options)}"
+            )
         return SentencePieceTokenizer.from_dict_options(options["model"])
     if not isinstance(kind, str) or kind not in kinds:
         raise ValueError(f"unknown tokenizer type {kind!r}; expected one of {sorted(kinds)}")

@@ -232,7 +232,9 @@ def encode_pairs(
     return out, dropped
 
 
-def collate_pairs(examples: list[tuple[list[int], list[int]]], bos: int, eos: int) -> TranslateBatch:
+def collate_pairs(
+    examples: list[tuple[list[int], list[int]]], bos: int, eos: int
+) -> TranslateBatch:
     """Pad a list of (source ids, target ids) into a :class:`TranslateBatch`."""
     src, src_lengths = pad_ids([s for s, _ in examples])  # (B, Ts), (B,)
     tgt_in, tgt_lengths = pad_ids([[bos] + t for _, t in examples])  # (B, Tt), (B,)

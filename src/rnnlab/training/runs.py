@@ -366,12 +366,17 @@ def evaluate_checkpoint(
     device: str = "cpu",
     out_dir: str | Path | None = None,
     threads: int | None = None,
+    pair_files: tuple[str | Path, str | Path] | None = None,
+    beam: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate a saved model on a split of the data it was trained on (read from where the
     run read it, unless ``data_dir`` says otherwise), or on any ``text_file``. ``threads``:
-    torch CPU threads (default: the run's ``train.num_threads``).
+    torch CPU threads (default: the run's ``train.num_threads``). Translation checkpoints
+    also take ``pair_files`` (source, reference: any line-aligned pair) and ``beam`` (in
+    place of the run's ``decode.beam``).
 
-    Returns flat metrics named ``<split>_<metric>`` (``text_<metric>`` for a text file).
+    Returns flat metrics named ``<split>_<metric>`` (``text_<metric>`` for a text file or a
+    file pair).
     """
     from rnnlab.training.checkpoint_format import CheckpointError
     from rnnlab.training.checkpoint_load import load_model
@@ -392,11 +397,25 @@ def evaluate_checkpoint(
         raise CheckpointError(f"{loaded.path}/config.json: run_config: {exc}") from exc
     if batch_size is not None:
         cfg = _with_eval_batch_size(cfg, batch_size)
+    if text_file is not None and pair_files is not None:
+        raise ValueError("give a text file or a source/reference file pair, not both")
+    for option, value in (("--src/--ref", pair_files), ("--beam", beam)):
+        if value is not None and not hasattr(task, "pair_data"):
+            raise ValueError(
+                f"{option} needs a translation checkpoint; {loaded.path} is task {task.name!r}"
+            )
+    if beam is not None:
+        if beam < 1:
+            raise ValueError(f"--beam must be >= 1, got {beam}")
+        cfg = dataclasses.replace(cfg, decode=dataclasses.replace(cfg.decode, beam=beam))
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    if text_file is not None:
-        data = task.text_data(cfg, loaded.vocabs, Path(text_file))
+    if text_file is not None or pair_files is not None:
+        if pair_files is not None:
+            data = task.pair_data(cfg, loaded.vocabs, *(Path(p) for p in pair_files))
+        else:
+            data = task.text_data(cfg, loaded.vocabs, Path(text_file))
         prepared = Prepared(cfg, loaded.vocabs, {"text": data})
         name = "text"
     else:
