@@ -30,22 +30,30 @@ def test_train_variant_curve_per_epoch_and_seeding():
         sv.train_variant("peek", TINY)
 
 
-def test_summary_and_comparisons_are_computed_from_the_per_seed_values():
-    budget = sv.Budget(train_size=600, test_size=60, epochs=2, hidden_size=16, batch_size=32)
-    result = sv.seq2seq_variants_experiment(("basic", "peeky"), (0, 1, 2), budget)
-    assert len(result["runs"]) == 6 and result["config"]["budget"]["epochs"] == 3
+def test_summary_and_comparisons_are_computed_from_the_per_seed_values(monkeypatch):
+    """Runs replaced by known per-seed values: the summary and verdict must follow them."""
+    values = {"basic": [0.1, 0.3, 0.2, 0.0], "peeky": [0.9, 0.5, 0.7, 0.8]}
+
+    def fake_run(condition, budget, seed, data):
+        acc = values[condition][seed]
+        return {"condition": condition, "seed": seed, "accuracies": [acc], "final_accuracy": acc}
+
+    monkeypatch.setattr(sv, "train_variant", fake_run)
+    monkeypatch.setattr(sv, "addition_splits", lambda *a, **k: ([], []))
+    result = sv.seq2seq_variants_experiment(("basic", "peeky"), (0, 1, 2, 3), TINY)
+    assert len(result["runs"]) == 8 and result["config"]["budget"]["epochs"] == TINY.epochs
     for s in result["summary"]:
-        values = [r["final_accuracy"] for r in result["runs"] if r["condition"] == s["condition"]]
-        assert s["values"] == values and s["n_seeds"] == 3
-        assert s["mean"] == pytest.approx(sum(values) / 3)
-        assert (s["ci_low"], s["ci_high"]) == stats.bootstrap_ci(values)
+        assert s["values"] == values[s["condition"]] and s["n_seeds"] == 4
+        assert s["mean"] == pytest.approx(sum(s["values"]) / 4)
+        assert (s["ci_low"], s["ci_high"]) == stats.bootstrap_ci(s["values"])
     (c,) = result["comparisons"]
     expected = stats.compare(c["a"]["values"], c["b"]["values"], "peeky", "basic")
     assert (c["name_a"], c["name_b"]) == ("peeky", "basic")
     assert c["p_value"] == expected.p_value and c["verdict"] == expected.verdict
-    assert c["difference"] == pytest.approx(c["a"]["mean"] - c["b"]["mean"])
+    assert c["difference"] == pytest.approx(0.575) and c["cliffs_delta"] == 1.0
+    assert c["p_value"] == pytest.approx(2 / 70) and c["verdict"] == "higher"
     text = sv.finding(result)
-    assert c["sentence"] in text and "3 seeds" in text
+    assert c["sentence"] in text and "4 seeds" in text and "ordering (peeky > basic) holds" in text
     with pytest.raises(ValueError, match="including basic"):
         sv.seq2seq_variants_experiment(("peeky", "attention"), (0,), TINY)
 
