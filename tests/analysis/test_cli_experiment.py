@@ -56,13 +56,10 @@ TINY = {
         "--grad-steps",
         "2",
     ],
-    ("seq2seq-variants", "default"): [
-        "--budget", "tiny", "--seeds", "2", "--conditions", "basic,peeky", "--epochs", "1",
-    ],  # fmt: skip
-    ("seq2seq-variants", "seed"): [
-        "--seeds", "2", "--conditions", "basic,reversed", "--epochs", "1", "--train-size", "200",
-        "--test-size", "20", "--hidden-size", "8",
-    ],  # fmt: skip
+    ("seq2seq-variants", "default"): "--budget tiny --seeds 2 --conditions basic,peeky "
+    "--epochs 1".split(),
+    ("seq2seq-variants", "seed"): "--seeds 2 --conditions basic,reversed --epochs 1 "
+    "--train-size 200 --test-size 20 --hidden-size 8".split(),
 }
 PNGS = {
     ("forget-bias", "sweep"): ["sweep.png", "accuracy_curves.png"],
