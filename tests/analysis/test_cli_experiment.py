@@ -56,6 +56,10 @@ TINY = {
         "--grad-steps",
         "2",
     ],
+    ("seq2seq-variants", "default"): "--budget tiny --seeds 2 --conditions basic,peeky "
+    "--epochs 1".split(),
+    ("seq2seq-variants", "seed"): "--seeds 2 --conditions basic,reversed --epochs 1 "
+    "--train-size 200 --test-size 20 --hidden-size 8".split(),
 }
 PNGS = {
     ("forget-bias", "sweep"): ["sweep.png", "accuracy_curves.png"],
@@ -65,6 +69,8 @@ PNGS = {
     ("clipping", "default"): ["clipping_seed0.png", "clipping_seeds.png"],
     ("compare-cells", "sweep"): ["sweep.png", "accuracy_curves.png"],
     ("compare-cells", "seed"): ["loss.png", "grad_norm.png"],
+    ("seq2seq-variants", "default"): ["accuracy.png"],
+    ("seq2seq-variants", "seed"): ["accuracy.png"],
 }
 
 
@@ -91,7 +97,8 @@ def test_experiment_writes_json_pngs_report_and_prints_the_finding(name, preset,
     assert data["finding"] in printed
     if preset == "seed":
         table = (out / "table.md").read_text()
-        assert "| the notes say | rnnlab measured |" in table and table.strip() in printed
+        source = "the book says" if name == "seq2seq-variants" else "the notes say"
+        assert f"| {source} | rnnlab measured |" in table and table.strip() in printed
     page = (out / "report.html").read_text()
     assert html.escape(data["finding"]) in page
     command = (out / "command.txt").read_text().strip()

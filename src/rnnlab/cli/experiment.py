@@ -4,13 +4,15 @@
     rnnlab experiment compare-cells  [--preset sweep|seed] [--budget default|long] [--task copy]
     rnnlab experiment gradient-flow  [--preset default|seed] [--lengths 10,30,100,300,1000]
     rnnlab experiment clipping       [--seeds 10] [--radius 3] [--steps 300]
+    rnnlab experiment seq2seq-variants [--preset default|seed] [--budget default|long] [--seeds 5]
 
 Presets: ``sweep`` (the default of forget-bias and compare-cells) trains every condition at
 each sequence length with one fixed budget and reports where each stops solving the task;
 ``seed`` runs the course notes' own experiment with its own settings (forget-bias: notes
 000's ``train_and_evaluate`` over many seeds; compare-cells: notes 003's T = 20,000 mean-sign
 comparison and the T = 10,000 gradient norm; gradient-flow: notes 004's powers of W_hh and
-the forget-gate product) and prints a table "the notes say / rnnlab measured".
+the forget-gate product; seq2seq-variants: "Deep Learning from Scratch 2"'s addition task at
+the book's scale) and prints a table "the notes say / rnnlab measured" ("the book says").
 
 Each writes NAME.json (data, config, finding, CPU and wall time), its PNGs, command.txt (the
 resolved command) and report.html to --out (default runs/experiments/NAME), prints the
@@ -61,7 +63,7 @@ def _positive(text: str) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "experiment",
-        help="run a classic RNN experiment (forget bias, gradient flow, clipping, cells)",
+        help="run a classic RNN experiment (forget bias, gradient flow, clipping, cells, seq2seq)",
         description="Run one of the analysis experiments over seeds; writes JSON, PNGs and "
         "report.html and prints the verdict the statistics give.",
     )
@@ -190,6 +192,33 @@ def register(subparsers) -> None:
         help="lengths of the gradient-norm-at-init sweep",
     )
 
+    q = common(
+        "seq2seq-variants",
+        "seq2seq on addition: basic vs reversed vs peeky vs attention (exact match over epochs)",
+        ("default", "seed"),
+    )
+    q.add_argument(
+        "--budget",
+        choices=("tiny", "default", "long"),
+        default="default",
+        help="default: 5,000 pairs, 15 epochs, H 64 (about 5 min CPU for 5 seeds); long: "
+        "20,000 pairs, 20 epochs, H 128; tiny: a smoke test. --preset seed: the book's 45,000 "
+        "pairs, 25 epochs, H 128, batch 128, lr 0.001",
+    )
+    q.add_argument("--seeds", type=_positive, default=5, help="seeds per condition (default 5)")
+    q.add_argument(
+        "--conditions",
+        type=_names,
+        default=("basic", "reversed", "peeky", "attention"),
+        help="comma list from basic, reversed, peeky (reversed + peeky), attention (reversed "
+        "+ Luong attention); basic is the reference",
+    )
+    q.add_argument("--epochs", type=_positive, default=None, help="override the epochs")
+    q.add_argument("--train-size", type=_positive, default=None, help="override training pairs")
+    q.add_argument("--test-size", type=_positive, default=None, help="override held-out pairs")
+    q.add_argument("--hidden-size", type=_positive, default=None, help="override H")
+    q.add_argument("--lr", type=float, default=None, help="override the Adam learning rate")
+
 
 def _json_safe(value):
     """NaN / inf become null so the JSON is standard."""
@@ -208,6 +237,7 @@ _UNUSED = {  # options a preset ignores, left out of command.txt
     ("forget-bias", "seed"): _SWEEP_ONLY - {"seq_lens"},
     ("compare-cells", "sweep"): {"seq_len", "epochs", "grad_seq_len", "grad_steps"},
     ("compare-cells", "seed"): _SWEEP_ONLY | {"seeds", "hidden_size", "task"},
+    ("seq2seq-variants", "seed"): {"budget"},
 }
 
 
