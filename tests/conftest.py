@@ -36,3 +36,13 @@ def shared_data() -> Path:
 def _seed_and_threads():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one CPU thread for the test (restored afterwards): small models run faster
+    and the other core stays free. Use with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,13 +14,7 @@ from safetensors.torch import load_file
 
 from rnnlab.cli import main
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 TINY_CLASSIFIER = ["--embed", "8", "--hidden", "8", "--batch-size", "8", "--quiet",

@@ -20,12 +20,7 @@ V1_LM = Path(__file__).resolve().parent / "data" / "v1-checkpoint" / "best"
 FAST = ["--quiet", "--threads", "1"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from rnnlab.models.seq2seq import select_state
+
 LENGTH_PENALTIES = ("none", "average", "gnmt")
 
 
@@ -195,7 +197,7 @@ def _beam(model, src, src_lengths, greedy, K, length_penalty, alpha, limits) -> 
             break
         index = torch.tensor(origin, device=device)
         history = [history[o] + [w] for o, w in zip(origin, tokens)]
-        state = _reorder(state, index)
+        state = select_state(state, index)
         y = torch.tensor(tokens, device=device)
         scores = torch.tensor(new_scores, device=device).view(B, K)
     out_tokens, out_scores = [], []
@@ -210,9 +212,3 @@ def _beam(model, src, src_lengths, greedy, K, length_penalty, alpha, limits) -> 
         out_tokens.append(best[2])
         out_scores.append(best[1])
     return Hypotheses(out_tokens, out_scores)
-
-
-def _reorder(state, index: Tensor):
-    if isinstance(state, tuple):
-        return tuple(s[:, index] for s in state)
-    return state[:, index]

@@ -24,7 +24,6 @@ search (``rnnlab.models.decoding``); both paths compute the same numbers.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, NamedTuple
@@ -38,6 +37,7 @@ from rnnlab.nn.attention import ATTENTION_KINDS, Attention
 from rnnlab.nn.lengths import reverse_index
 from rnnlab.nn.recurrent import recurrent_layer
 from rnnlab.training.contract import StepOutput
+from rnnlab.training.metrics import perplexity
 from rnnlab.training.registry import register_model
 
 __all__ = ["Seq2SeqConfig", "Seq2Seq", "Memory", "TranslateBatch"]
@@ -66,12 +66,12 @@ class Memory(NamedTuple):
 
     def select(self, index: Tensor) -> Memory:
         """The memory of batch rows ``index`` (N,): beam search expands and reorders with it."""
-        state = _select_state(self.state, index)
+        state = select_state(self.state, index)
         keys = None if self.keys is None else self.keys[index]
         return Memory(self.outputs[index], self.mask[index], keys, self.summary[index], state)
 
 
-def _select_state(state: Any, index: Tensor) -> Any:
+def select_state(state: Any, index: Tensor) -> Any:
     """Rows ``index`` of a recurrent state (L, B, H) or a pair of them (LSTM)."""
     if isinstance(state, tuple):
         return tuple(s[:, index] for s in state)
@@ -128,8 +128,13 @@ class Seq2SeqConfig:
         for name in ("src_vocab_size", "tgt_vocab_size", "decoder_hidden_size"):
             if getattr(self, name) < 0:
                 errors.append(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("embed_dim", "hidden_size", "encoder_layers", "decoder_layers",
-                     "max_source_length"):
+        for name in (
+            "embed_dim",
+            "hidden_size",
+            "encoder_layers",
+            "decoder_layers",
+            "max_source_length",
+        ):
             if getattr(self, name) < 1:
                 errors.append(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("dropout", "dropout_hidden", "label_smoothing"):
@@ -363,7 +368,10 @@ class Seq2Seq(nn.Module):
         scores, gold = logits[real], tgt_out[real]  # (N, V), (N,)
         loss = F.cross_entropy(scores, gold, label_smoothing=self.config.label_smoothing)
         with torch.no_grad():
-            nll = F.cross_entropy(scores.float(), gold, reduction="sum").item()
+            if self.config.label_smoothing > 0:  # the plain NLL needs its own pass
+                nll = F.cross_entropy(scores.float(), gold, reduction="sum").item()
+            else:
+                nll = loss.item() * gold.numel()
             correct = float((scores.argmax(-1) == gold).sum())
         return StepOutput(loss, float(gold.numel()), None, {"nll": nll, "correct": correct})
 
@@ -373,6 +381,6 @@ class Seq2Seq(nn.Module):
         nll = float(totals.get("nll", totals["loss_sum"])) / count
         return {
             "loss": float(totals["loss"]),
-            "ppl": math.exp(nll) if nll < 700 else math.inf,
+            "ppl": perplexity(nll),
             "accuracy": float(totals.get("correct", 0.0)) / count,
         }

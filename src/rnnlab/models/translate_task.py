@@ -105,7 +105,11 @@ class TranslateRunConfig:
     model: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            optimizer="adam", lr=1e-3, epochs=10, clip_norm=1.0, monitor="bleu",
+            optimizer="adam",
+            lr=1e-3,
+            epochs=10,
+            clip_norm=1.0,
+            monitor="bleu",
             monitor_mode="max",
         )  # fmt: skip
     )
@@ -139,11 +143,7 @@ def prepare_translation(
         if split not in splits:
             continue
         train = split == "train"
-        encoded, dropped = td.encode_pairs(rows, vocabs, limit, drop_long=train)
-        if train:
-            kept = rows if not dropped else [p for p in rows if _fits(p, vocabs, limit)]
-        else:
-            kept = rows
+        encoded, kept = td.encode_kept(rows, vocabs, limit, drop_long=train)
         batches = td.translation_batches(
             encoded, vocabs["target"], d.batch_size if train else d.eval_batch_size,
             shuffle=train, seed=cfg.train.seed,
@@ -153,7 +153,7 @@ def prepare_translation(
         info[f"{split}_pairs"] = float(len(encoded))
         info[f"{split}_padding_fraction"] = batches.padding_fraction
         if train:
-            info["train_dropped_long"] = float(dropped)
+            info["train_dropped_long"] = float(len(rows) - len(kept))
             fingerprint = td.pairs_fingerprint(encoded)
         for side in ("source", "target"):
             unk = vocabs[side].unk_index
@@ -166,11 +166,6 @@ def prepare_translation(
         bos_index=vocabs["target"].bos_index, eos_index=vocabs["target"].eos_index,
     )  # fmt: skip
     return Prepared(dataclasses.replace(cfg, model=model), vocabs, data, info, fingerprint)
-
-
-def _fits(pair: td.Pair, vocabs, limit: int) -> bool:
-    src, tgt = vocabs["source"].encode(pair.source), vocabs["target"].encode(pair.target)
-    return max(len(src), len(tgt) + 1) <= limit
 
 
 # --------------------------------------------------------------------------- the task

@@ -185,8 +185,12 @@ def build_translation_vocabs(
     """``{"source": ..., "target": ...}`` from the training pairs."""
     return {
         side: build_side_vocabulary(
-            [getattr(p, side) for p in train], tokenizer, target=side == "target",
-            vocab_size=vocab_size, min_freq=min_freq, num_threads=num_threads,
+            [getattr(p, side) for p in train],
+            tokenizer,
+            target=side == "target",
+            vocab_size=vocab_size,
+            min_freq=min_freq,
+            num_threads=num_threads,
         )  # fmt: skip
         for side in ("source", "target")
     }
@@ -206,15 +210,15 @@ def encode_source(text: str, vocab: Vocabulary, where: str, max_length: int) -> 
     return ids
 
 
-def encode_pairs(
+def encode_kept(
     pairs: list[Pair], vocabs: dict[str, Vocabulary], max_length: int, *, drop_long: bool = False
-) -> tuple[list[tuple[list[int], list[int]]], int]:
-    """(source ids, target ids) per pair and how many were dropped as too long.
+) -> tuple[list[tuple[list[int], list[int]]], list[Pair]]:
+    """(source ids, target ids) per pair, and the pairs they came from.
 
     ``drop_long`` skips pairs with a side over ``max_length`` tokens (training); otherwise
     they are errors naming the pair's file and line.
     """
-    out, dropped = [], 0
+    out, kept = [], []
     for pair in pairs:
         src, tgt = vocabs["source"].encode(pair.source), vocabs["target"].encode(pair.target)
         if not src or not tgt:
@@ -222,14 +226,23 @@ def encode_pairs(
             raise ValueError(f"{pair.origin}: {side} has no tokens")
         if max(len(src), len(tgt) + 1) > max_length:
             if drop_long:
-                dropped += 1
                 continue
             raise ValueError(
                 f"{pair.origin}: {max(len(src), len(tgt))} tokens, more than the model's limit "
                 f"of {max_length} (max_source_length)"
             )
         out.append((src, tgt))
-    return out, dropped
+        kept.append(pair)
+    return out, kept
+
+
+def encode_pairs(
+    pairs: list[Pair], vocabs: dict[str, Vocabulary], max_length: int, *, drop_long: bool = False
+) -> tuple[list[tuple[list[int], list[int]]], int]:
+    """(source ids, target ids) per pair and how many were dropped as too long
+    (:func:`encode_kept`)."""
+    out, kept = encode_kept(pairs, vocabs, max_length, drop_long=drop_long)
+    return out, len(pairs) - len(kept)
 
 
 def collate_pairs(
@@ -292,5 +305,6 @@ def pairs_fingerprint(examples) -> str:
 
 __all__ = [
     "Pair", "read_pairs", "toy_pairs", "load_pairs", "build_translation_vocabs",
-    "encode_pairs", "encode_source", "collate_pairs", "translation_batches", "source_batches",
+    "encode_pairs", "encode_kept", "encode_source", "collate_pairs", "translation_batches",
+    "source_batches",
 ]  # fmt: skip
